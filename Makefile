@@ -1,0 +1,49 @@
+# Two commands for a fresh machine: `make run` (the console on SQLite) and `make test` (the whole suite).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+PYTHON ?= python3
+
+.PHONY: run test install install-test chromium lint pytest clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(PY) manage.py migrate --noinput -v 0
+	@$(PY) manage.py ensure_admin --port $(PORT)
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) --nostatic
+
+# A Chromium for the browser tests: $CHROMIUM_PATH, else Debian's, else Playwright's own.
+chromium: install-test
+	@if [ -n "$$CHROMIUM_PATH" ] && [ -x "$$CHROMIUM_PATH" ]; then echo "Chromium: $$CHROMIUM_PATH"; \
+	elif [ -x /usr/bin/chromium ]; then echo "Chromium: /usr/bin/chromium"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) \
+		&& echo "Chromium: installed Debian's /usr/bin/chromium"; \
+	else $(PY) -m playwright install chromium; fi
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+pytest: install-test
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
+
+test: chromium lint pytest
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles test-results

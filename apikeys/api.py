@@ -1,0 +1,310 @@
+"""The Elasticsearch-compatible JSON API: parse, call one service or query, render. See spec/API.md."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import accounts, services
+from .auth import WWW_AUTHENTICATE, AuthenticationFailed, authenticate
+from .errors import ServiceError
+from .models import ApiKey, User
+from .principals import Principal, user_role_names
+from .privileges import InvalidRoleDescriptor, has_privileges
+from .query import QueryError, name_filter, search, sort_values
+
+PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")
+COMMON_PARAMS = {"pretty", "human", "error_trace", "refresh"}
+
+
+def es_response(data: Any, status: int = 200, pretty: bool = False, headers: dict | None = None) -> JsonResponse:
+    response = JsonResponse(
+        data, status=status, safe=False, json_dumps_params={"indent": 2} if pretty else {"separators": (",", ":")}
+    )
+    response[PRODUCT_HEADER[0]] = PRODUCT_HEADER[1]
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def es_error(status: int, error_type: str, reason: str, headers: dict | None = None, **extra) -> JsonResponse:
+    cause = {"type": error_type, "reason": reason, **extra}
+    return es_response({"error": {"root_cause": [cause], **cause}, "status": status}, status, headers=headers)
+
+
+class Call:
+    """One API request: its principal, query parameters and JSON body."""
+
+    def __init__(self, request: HttpRequest, principal: Principal, allowed_params: set[str]):
+        self.request = request
+        self.principal = principal
+        unknown = sorted(set(request.GET) - allowed_params - COMMON_PARAMS)
+        if unknown:
+            raise ServiceError(f"request [{request.path}] contains unrecognized parameter: [{unknown[0]}]")
+
+    def param(self, name: str) -> str | None:
+        return self.request.GET.get(name)
+
+    def flag(self, name: str) -> bool:
+        value = self.request.GET.get(name)
+        if value is None:
+            return False
+        if value in ("", "true"):
+            return True
+        if value == "false":
+            return False
+        raise ServiceError(f"Failed to parse value [{value}] as only [true] or [false] are allowed.")
+
+    def body(self, required: bool = False) -> Any:
+        raw = self.request.body
+        if not raw.strip():
+            if required:
+                raise ServiceError("request body is required", "parse_exception")
+            return {}
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ServiceError(f"Failed to parse request body: {exc}", "x_content_parse_exception") from exc
+        if not isinstance(data, dict):
+            raise ServiceError("request body must be a JSON object", "x_content_parse_exception")
+        return data
+
+
+Handler = Callable[..., Any]
+
+
+def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
+    """A view dispatching on method to `handler(call, **url_kwargs)`, with the ES wire rules around it."""
+    params = params or {}
+
+    @csrf_exempt
+    def view(request: HttpRequest, **kwargs: Any) -> JsonResponse:
+        pretty = "pretty" in request.GET
+        handler = handlers.get(request.method)
+        if handler is None:
+            allowed = ",".join(sorted(handlers))
+            return es_error(
+                405,
+                "method_not_allowed",
+                f"Incorrect HTTP method for uri [{request.path}] and method [{request.method}], allowed: [{allowed}]",
+                headers={"Allow": allowed},
+            )
+        try:
+            request.body  # noqa: B018 - reading it enforces the size limit before anything else
+            principal = authenticate(request)
+            call = Call(request, principal, params.get(request.method, set()))
+            result = handler(call, **kwargs)
+        except RequestDataTooBig:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return es_error(413, "content_too_long_exception", f"request body is larger than the limit of [{limit}] bytes")
+        except AuthenticationFailed as exc:
+            return es_error(401, "security_exception", exc.reason, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+        except ServiceError as exc:
+            return es_error(exc.status, exc.error_type, exc.reason, **exc.extra)
+        except QueryError as exc:
+            return es_error(400, exc.error_type, exc.reason)
+        if isinstance(result, tuple):
+            data, status = result
+            return es_response(data, status, pretty)
+        return es_response(result, pretty=pretty)
+
+    return view
+
+
+# --- API keys ---------------------------------------------------------------------------------------------
+
+def create_api_key(call: Call) -> dict:
+    return services.create_api_key(call.principal, call.body(required=True)).to_dict()
+
+
+def grant_api_key(call: Call) -> dict:
+    return services.grant_api_key(call.principal, call.body(required=True)).to_dict()
+
+
+def visible_keys(principal: Principal, action: str, username: str | None = None):
+    """Every key for readers of all keys; only the caller's own keys for `manage_own_api_key`."""
+    if principal.can_read_all_keys:
+        return ApiKey.objects.all()
+    if principal.can_manage_own_keys and username in (None, principal.user.username):
+        return ApiKey.objects.filter(owner=principal.user)
+    raise ServiceError.unauthorized(action, principal.user.username)
+
+
+def _check_limited_by(call: Call, with_limited_by: bool) -> None:
+    if with_limited_by and call.principal.api_key is not None and not call.principal.can_manage_all_keys:
+        raise ServiceError.unauthorized("cluster:admin/xpack/security/api_key/get", call.principal.user.username)
+
+
+def get_api_keys(call: Call) -> Any:
+    key_id, name = call.param("id"), call.param("name")
+    username, realm = call.param("username"), call.param("realm_name")
+    owner, active_only, with_limited_by = call.flag("owner"), call.flag("active_only"), call.flag("with_limited_by")
+    call.flag("with_profile_uid")
+    if key_id and name:
+        raise ServiceError.validation("only one of [api key id, api key name] can be specified")
+    if (key_id or name) and (username or realm):
+        raise ServiceError.validation(
+            "username or realm name must not be specified when the api key id or api key name is specified"
+        )
+    if owner and (username or realm):
+        raise ServiceError.validation("username or realm name must not be specified when the current user's API keys are requested")
+    _check_limited_by(call, with_limited_by)
+    action = "cluster:admin/xpack/security/api_key/get"
+    keys = visible_keys(call.principal, action, username)
+    if owner:
+        keys = keys.filter(owner=call.principal.user)
+    if key_id:
+        keys = keys.filter(pk=key_id)
+    if name:
+        keys = keys.filter(name_filter(name))
+    if username:
+        keys = keys.filter(username=username)
+    if realm:
+        keys = keys.filter(realm=realm)
+    if active_only:
+        keys = keys.active()
+    found = [k.to_dict(with_limited_by) for k in keys.order_by("creation", "id")]
+    if key_id and not found:
+        return {"api_keys": []}, 404
+    return {"api_keys": found}
+
+
+def invalidate_api_keys(call: Call) -> dict:
+    return services.invalidate_api_keys(call.principal, call.body(required=True))
+
+
+def query_api_keys(call: Call) -> dict:
+    with_limited_by = call.flag("with_limited_by")
+    _check_limited_by(call, with_limited_by)
+    keys = visible_keys(call.principal, "cluster:admin/xpack/security/api_key/query")
+    body = call.body()
+    result = search(keys, body, typed_keys=call.flag("typed_keys"))
+    hits = []
+    for key in result.keys:
+        hit = key.to_dict(with_limited_by)
+        if result.sort_keys:
+            hit["_sort"] = sort_values(key, result.sort_keys)
+        hits.append(hit)
+    out: dict[str, Any] = {"total": result.total, "count": len(hits), "api_keys": hits}
+    if result.aggregations is not None:
+        out["aggregations"] = result.aggregations
+    return out
+
+
+def update_api_key(call: Call, key_id: str) -> dict:
+    return {"updated": services.update_api_key(call.principal, key_id, call.body())}
+
+
+def bulk_update_api_keys(call: Call) -> dict:
+    return services.bulk_update_api_keys(call.principal, call.body(required=True))
+
+
+def clear_api_key_cache(call: Call, ids: str) -> dict:
+    accounts.require_cluster(call.principal, "manage_security", "cluster:admin/xpack/security/api_key/cache/clear")
+    wanted = [i for i in ids.split(",") if i]
+    if "*" in wanted:
+        wanted = list(ApiKey.objects.values_list("id", flat=True))
+    services.evict_from_cache(wanted)
+    return {"_nodes": {"total": 1, "successful": 1, "failed": 0}, "cluster_name": settings.APIKEYS_CLUSTER_NAME}
+
+
+# --- Who am I, and what may I do --------------------------------------------------------------------------
+
+def authenticate_info(call: Call) -> dict:
+    principal = call.principal
+    user = principal.user
+    out = {
+        "username": user.username,
+        "roles": [] if principal.api_key else user_role_names(user),
+        "full_name": user.full_name or None,
+        "email": user.email or None,
+        "metadata": user.metadata or {},
+        "enabled": user.is_active,
+    }
+    if principal.api_key is not None:
+        realm = {"name": "_es_api_key", "type": "_es_api_key"}
+        out.update(authentication_realm=realm, lookup_realm=realm, authentication_type="api_key")
+        out["api_key"] = {"id": principal.api_key.id, "name": principal.api_key.name}
+        if principal.api_key.managed:
+            out["api_key"]["managed"] = True
+    else:
+        realm = {"name": user.realm, "type": "native"}
+        out.update(authentication_realm=realm, lookup_realm=realm, authentication_type="realm")
+    return out
+
+
+def check_privileges(call: Call) -> dict:
+    try:
+        answer = has_privileges(call.principal.role_sets, call.body())
+    except InvalidRoleDescriptor as exc:
+        raise ServiceError(str(exc)) from exc
+    return {"username": call.principal.user.username, **answer}
+
+
+# --- Roles and users --------------------------------------------------------------------------------------
+
+def _names(value: str | None) -> list[str] | None:
+    return [n for n in value.split(",") if n] if value else None
+
+
+def get_roles(call: Call, name: str | None = None) -> Any:
+    accounts.require_cluster(call.principal, "read_security", "cluster:admin/xpack/security/role/get")
+    roles = accounts.role_descriptors(_names(name))
+    return (roles, 200) if roles or name is None else ({}, 404)
+
+
+def put_role(call: Call, name: str) -> dict:
+    return {"role": {"created": accounts.put_role(call.principal, name, call.body(required=True))}}
+
+
+def delete_role(call: Call, name: str) -> Any:
+    found = accounts.delete_role(call.principal, name)
+    return {"found": found}, 200 if found else 404
+
+
+def get_users(call: Call, username: str | None = None) -> Any:
+    accounts.require_cluster(call.principal, "read_security", "cluster:admin/xpack/security/user/get")
+    users = User.objects.filter(is_service_account=False).prefetch_related("roles").order_by("username")
+    names = _names(username)
+    if names is not None:
+        users = users.filter(username__in=names)
+    found = {u.username: accounts.user_to_dict(u) for u in users}
+    return (found, 200) if found or names is None else ({}, 404)
+
+
+def put_user(call: Call, username: str) -> dict:
+    return {"created": accounts.put_user(call.principal, username, call.body(required=True))}
+
+
+def delete_user(call: Call, username: str) -> Any:
+    found = accounts.delete_user(call.principal, username)
+    return {"found": found}, 200 if found else 404
+
+
+GET_KEY_PARAMS = {"id", "name", "username", "realm_name", "owner", "active_only", "with_limited_by", "with_profile_uid"}
+QUERY_PARAMS = {"with_limited_by", "typed_keys", "with_profile_uid"}
+
+api_key_view = endpoint(
+    params={"GET": GET_KEY_PARAMS},
+    GET=get_api_keys,
+    POST=create_api_key,
+    PUT=create_api_key,
+    DELETE=invalidate_api_keys,
+)
+query_view = endpoint(params={"GET": QUERY_PARAMS, "POST": QUERY_PARAMS}, GET=query_api_keys, POST=query_api_keys)
+update_view = endpoint(PUT=update_api_key)
+bulk_update_view = endpoint(POST=bulk_update_api_keys)
+grant_view = endpoint(POST=grant_api_key)
+clear_cache_view = endpoint(POST=clear_api_key_cache)
+authenticate_view = endpoint(GET=authenticate_info)
+has_privileges_view = endpoint(GET=check_privileges, POST=check_privileges)
+roles_view = endpoint(GET=get_roles)
+role_view = endpoint(GET=get_roles, PUT=put_role, POST=put_role, DELETE=delete_role)
+users_view = endpoint(GET=get_users)
+user_view = endpoint(GET=get_users, PUT=put_user, POST=put_user, DELETE=delete_user)

@@ -1,0 +1,112 @@
+"""Who is calling the JSON API: `Authorization: ApiKey <encoded>` or `Basic <user:pass>`, nothing else.
+
+Successful verifications are remembered in Django's cache (Redis in production, shared by every worker),
+keyed by a fast keyed hash of the secret, like Elasticsearch's realm and API key caches: a warm request
+never runs a slow hash. The key's row is still read on every request, so an invalidated or expired key is
+refused on the very next request even before its cache entry is evicted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from functools import cache as memoize
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from . import keys
+from .models import ApiKey, User
+from .principals import Principal
+from .services import auth_cache_key
+
+WWW_AUTHENTICATE = 'ApiKey, Basic realm="security", charset="UTF-8"'
+
+
+class AuthenticationFailed(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@memoize
+def _cache_salt() -> str:
+    # The same in every worker (it derives from SECRET_KEY), unknown to whoever reads the cache.
+    return hmac.new(settings.SECRET_KEY.encode(), b"apikeys-verified-cache", hashlib.sha256).hexdigest()
+
+
+def authenticate(request: HttpRequest) -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.strip().partition(" ")
+    scheme = scheme.lower()
+    if scheme == "apikey":
+        return Principal.for_api_key(authenticate_api_key(credentials.strip()))
+    if scheme == "basic":
+        return Principal.for_user(authenticate_basic(credentials.strip()))
+    raise AuthenticationFailed("missing authentication credentials for REST request")
+
+
+def authenticate_api_key(encoded: str) -> ApiKey:
+    try:
+        key_id, secret = keys.decode(encoded)
+    except keys.MalformedApiKey as exc:
+        raise AuthenticationFailed("invalid ApiKey value") from exc
+    key = ApiKey.objects.select_related("owner").filter(pk=key_id).first() if len(key_id) <= 64 else None
+    if key is None:
+        keys.dummy_verify(secret, settings.APIKEYS_HASH_ALGORITHM)
+        raise AuthenticationFailed(f"unable to find apikey with id {key_id}")
+    if key.invalidated:
+        raise AuthenticationFailed(f"api key [{key_id}] has been invalidated")
+    if not _verify_cached(key, secret):
+        raise AuthenticationFailed(f"invalid credentials for API key [{key_id}]")
+    if key.is_expired():
+        raise AuthenticationFailed("api key is expired")
+    if not key.owner.is_active:
+        raise AuthenticationFailed(f"the owner of api key [{key_id}] is disabled")
+    return key
+
+
+def _verify_cached(key: ApiKey, secret: str) -> bool:
+    fingerprint = keys.fingerprint(secret, _cache_salt() + key.hash)
+    cache_key = auth_cache_key(key.id)
+    remembered = cache.get(cache_key)
+    if remembered is not None and hmac.compare_digest(remembered, fingerprint):
+        return True
+    if not keys.verify_secret(secret, key.hash):
+        return False
+    cache.set(cache_key, fingerprint, timeout=settings.APIKEYS_AUTH_CACHE_SECONDS)
+    return True
+
+
+def authenticate_basic(credentials: str) -> User:
+    try:
+        text = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise AuthenticationFailed("invalid basic authentication header value") from exc
+    username, sep, password = text.partition(":")
+    if not sep or not username:
+        raise AuthenticationFailed("invalid basic authentication header value")
+    user = User.objects.filter(username=username, is_service_account=False).first()
+    if user is None:
+        check_password(password, None)  # a dummy hash, so unknown users cost the same time
+        raise AuthenticationFailed(f"unable to authenticate user [{username}] for REST request [/_security]")
+    if not user.is_active or not _password_matches(user, password):
+        raise AuthenticationFailed(f"unable to authenticate user [{username}] for REST request [/_security]")
+    return user
+
+
+def _password_matches(user: User, password: str) -> bool:
+    # The stored hash is part of the fingerprint, so changing the password forgets the cached success.
+    fingerprint = keys.fingerprint(password, _cache_salt() + user.password)
+    cache_key = f"apikeys:password:{user.pk}"
+    remembered = cache.get(cache_key)
+    if remembered is not None and hmac.compare_digest(remembered, fingerprint):
+        return True
+    if not user.check_password(password):
+        return False
+    cache.set(cache_key, fingerprint, timeout=settings.APIKEYS_AUTH_CACHE_SECONDS)
+    return True

@@ -1,0 +1,56 @@
+"""Who is calling and what they hold: a user's role set, or an API key's two role sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .models import ApiKey, User
+from .privileges import RESERVED_ROLES, RoleSet, has_cluster, key_role_sets
+
+
+def user_roles(user: User) -> dict[str, dict]:
+    """The role set a user holds now: its roles, plus the built-in `superuser` for Django superusers."""
+    roles = {role.name: role.descriptor for role in user.roles.all()}
+    if user.is_superuser:
+        roles["superuser"] = RESERVED_ROLES["superuser"]
+    return roles
+
+
+def user_role_names(user: User) -> list[str]:
+    return sorted(user_roles(user))
+
+
+@dataclass
+class Principal:
+    user: User
+    api_key: ApiKey | None = None
+    role_sets: list[RoleSet] = field(default_factory=list)
+
+    @classmethod
+    def for_user(cls, user: User) -> Principal:
+        return cls(user=user, role_sets=[user_roles(user)])
+
+    @classmethod
+    def for_api_key(cls, key: ApiKey) -> Principal:
+        return cls(user=key.owner, api_key=key, role_sets=key_role_sets(key.role_descriptors, key.limited_by))
+
+    def has_cluster(self, privilege: str) -> bool:
+        return has_cluster(self.role_sets, privilege)
+
+    @property
+    def can_manage_all_keys(self) -> bool:
+        return self.has_cluster("manage_api_key")
+
+    @property
+    def can_read_all_keys(self) -> bool:
+        return self.can_manage_all_keys or self.has_cluster("read_security")
+
+    @property
+    def can_manage_own_keys(self) -> bool:
+        return self.has_cluster("manage_own_api_key")
+
+    def snapshot(self) -> dict[str, dict]:
+        """What a key created by this principal is limited by: the owner's roles, or the creating key's."""
+        if self.api_key is not None:
+            return self.api_key.role_descriptors or self.api_key.limited_by
+        return dict(self.role_sets[0])
