@@ -15,7 +15,6 @@ import hmac
 from functools import cache as memoize
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -92,7 +91,7 @@ def authenticate_basic(credentials: str) -> User:
         raise AuthenticationFailed("invalid basic authentication header value")
     user = User.objects.filter(username=username, is_service_account=False).first()
     if user is None:
-        check_password(password, None)  # a dummy hash, so unknown users cost the same time
+        User().set_password(password)  # hash anyway, so an unknown user costs the same time
         raise AuthenticationFailed(f"unable to authenticate user [{username}] for REST request [/_security]")
     if not user.is_active or not _password_matches(user, password):
         raise AuthenticationFailed(f"unable to authenticate user [{username}] for REST request [/_security]")

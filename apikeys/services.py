@@ -24,9 +24,9 @@ from . import keys
 from .durations import InvalidDuration, parse_duration
 from .errors import ServiceError
 from .models import SERVICE_ACCOUNT_USERNAME, ApiKey, User
-from .query import name_filter
 from .principals import Principal, user_roles
 from .privileges import InvalidRoleDescriptor, can_run_as, grants_nothing, validate_role_descriptors
+from .query import name_filter
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,14 @@ def evict_from_cache(key_ids: Iterable[str]) -> None:
     cache.delete_many([auth_cache_key(i) for i in key_ids])
 
 
+def evict_now_and_on_commit(key_ids: list[str]) -> None:
+    """Evict at once, and again after commit in case a request re-cached the key in between."""
+    evict_from_cache(key_ids)
+    transaction.on_commit(lambda: evict_from_cache(key_ids))
+
+
 # --- Validation (shared by the API and the console forms) ---------------------------------------------
+
 
 def validate_name(name: Any) -> str:
     if not isinstance(name, str) or not name:
@@ -98,7 +105,11 @@ def validate_descriptors(value: Any) -> dict[str, dict]:
     try:
         return validate_role_descriptors(value)
     except InvalidRoleDescriptor as exc:
-        raise ServiceError(str(exc), "parse_exception" if "unexpected field" in str(exc) else "illegal_argument_exception", path=exc.path) from exc
+        raise ServiceError(
+            str(exc),
+            "parse_exception" if "unexpected field" in str(exc) else "illegal_argument_exception",
+            path=exc.path,
+        ) from exc
 
 
 def _require_object(body: Any, what: str) -> Mapping[str, Any]:
@@ -114,6 +125,7 @@ def _reject_unknown(body: Mapping[str, Any], allowed: set[str], what: str) -> No
 
 
 # --- Create and grant -------------------------------------------------------------------------------------
+
 
 @dataclass
 class CreatedKey:
@@ -244,6 +256,7 @@ def create_managed_api_key(name: str, expiration: str | None = None) -> CreatedK
 
 # --- Update -----------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class UpdateRequest:
     role_descriptors: dict[str, dict] | None
@@ -256,7 +269,9 @@ def parse_update(body: Any, allowed: set[str] = UPDATE_FIELDS, what: str = "upda
     body = _require_object(body if body is not None else {}, what)
     _reject_unknown(body, allowed, what)
     return UpdateRequest(
-        role_descriptors=validate_descriptors(body["role_descriptors"]) if body.get("role_descriptors") is not None else None,
+        role_descriptors=validate_descriptors(body["role_descriptors"])
+        if body.get("role_descriptors") is not None
+        else None,
         metadata=validate_metadata(body["metadata"]) if body.get("metadata") is not None else None,
         expiration=validate_expiration(body.get("expiration")),
         expiration_given=body.get("expiration") is not None,
@@ -303,7 +318,7 @@ def update_api_key(principal: Principal, key_id: str, body: Any) -> bool:
         changed = _apply_update(key, request, principal.snapshot(), now_ms())
         if changed:
             key.save(update_fields=UPDATED_FIELDS)
-            transaction.on_commit(lambda: evict_from_cache([key.id]))
+            evict_now_and_on_commit([key.id])
             log.info("api key updated id=%s owner=%s", key.id, principal.user.username)
     return changed
 
@@ -348,7 +363,7 @@ def bulk_update_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
                 changed_keys.append(key)
         if changed_keys:
             ApiKey.objects.bulk_update(changed_keys, UPDATED_FIELDS, batch_size=ID_CHUNK)
-            transaction.on_commit(lambda: evict_from_cache(updated))
+            evict_now_and_on_commit(updated)
     result: dict[str, Any] = {"updated": updated, "noops": noops}
     if errors:
         result["errors"] = {"count": len(errors), "details": errors}
@@ -386,7 +401,11 @@ def parse_invalidate(body: Any) -> dict[str, Any]:
         problems.append("only one of [api key id(s), api key name] can be specified")
     if owner and (body.get("username") or body.get("realm_name")):
         problems.append("username or realm name must not be specified when the current user's API keys are requested")
-    if not owner and not (all_ids or body.get("name") or body.get("username") or body.get("realm_name")) and not problems:
+    if (
+        not owner
+        and not (all_ids or body.get("name") or body.get("username") or body.get("realm_name"))
+        and not problems
+    ):
         problems.append(
             "One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag is false"
         )
@@ -452,15 +471,11 @@ def invalidate_keys(scope: QuerySet, ids: list[str] | None, actor: str) -> dict[
         for start in range(0, len(newly), ID_CHUNK):
             ApiKey.objects.filter(pk__in=newly[start : start + ID_CHUNK]).update(invalidated=True, invalidation=now)
         if newly:
-            transaction.on_commit(lambda: _after_invalidation(newly))
+            evict_now_and_on_commit(newly)
+            transaction.on_commit(purge_if_due)
     if newly:
         log.info("api keys invalidated count=%d by=%s", len(newly), actor)
     return {"invalidated_api_keys": newly, "previously_invalidated_api_keys": before, "error_count": 0}
-
-
-def _after_invalidation(key_ids: list[str]) -> None:
-    evict_from_cache(key_ids)
-    purge_if_due()
 
 
 def purge_if_due() -> int:

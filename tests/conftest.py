@@ -99,7 +99,9 @@ class Api:
     def __init__(self, client: Client):
         self.client = client
 
-    def __call__(self, method: str, path: str, auth: str | None = None, body: Any = None, raw: bytes | None = None, **params):
+    def __call__(
+        self, method: str, path: str, auth: str | None = None, body: Any = None, raw: bytes | None = None, **params
+    ):
         query = "&".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in params.items())
         url = f"{path}?{query}" if query else path
         headers = {"HTTP_AUTHORIZATION": auth} if auth else {}
