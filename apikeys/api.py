@@ -15,6 +15,7 @@ from . import accounts, services
 from .auth import WWW_AUTHENTICATE, AuthenticationFailed, authenticate
 from .errors import ServiceError
 from .models import ApiKey, User
+from .openapi import build_document
 from .principals import Principal, user_role_names
 from .privileges import InvalidRoleDescriptor, has_privileges
 from .query import QueryError, name_filter, search, sort_values
@@ -102,7 +103,9 @@ def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
             result = handler(call, **kwargs)
         except RequestDataTooBig:
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            return es_error(413, "content_too_long_exception", f"request body is larger than the limit of [{limit}] bytes")
+            return es_error(
+                413, "content_too_long_exception", f"request body is larger than the limit of [{limit}] bytes"
+            )
         except AuthenticationFailed as exc:
             return es_error(401, "security_exception", exc.reason, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
         except ServiceError as exc:
@@ -119,6 +122,7 @@ def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
 
 # --- API keys ---------------------------------------------------------------------------------------------
 
+
 def create_api_key(call: Call) -> dict:
     return services.create_api_key(call.principal, call.body(required=True)).to_dict()
 
@@ -129,11 +133,10 @@ def grant_api_key(call: Call) -> dict:
 
 def visible_keys(principal: Principal, action: str, username: str | None = None):
     """Every key for readers of all keys; only the caller's own keys for `manage_own_api_key`."""
-    if principal.can_read_all_keys:
-        return ApiKey.objects.all()
-    if principal.can_manage_own_keys and username in (None, principal.user.username):
-        return ApiKey.objects.filter(owner=principal.user)
-    raise ServiceError.unauthorized(action, principal.user.username)
+    keys = principal.visible_keys()
+    if keys is None or (not principal.can_read_all_keys and username not in (None, principal.user.username)):
+        raise ServiceError.unauthorized(action, principal.user.username)
+    return keys
 
 
 def _check_limited_by(call: Call, with_limited_by: bool) -> None:
@@ -153,7 +156,9 @@ def get_api_keys(call: Call) -> Any:
             "username or realm name must not be specified when the api key id or api key name is specified"
         )
     if owner and (username or realm):
-        raise ServiceError.validation("username or realm name must not be specified when the current user's API keys are requested")
+        raise ServiceError.validation(
+            "username or realm name must not be specified when the current user's API keys are requested"
+        )
     _check_limited_by(call, with_limited_by)
     action = "cluster:admin/xpack/security/api_key/get"
     keys = visible_keys(call.principal, action, username)
@@ -216,6 +221,7 @@ def clear_api_key_cache(call: Call, ids: str) -> dict:
 
 # --- Who am I, and what may I do --------------------------------------------------------------------------
 
+
 def authenticate_info(call: Call) -> dict:
     principal = call.principal
     user = principal.user
@@ -249,6 +255,7 @@ def check_privileges(call: Call) -> dict:
 
 # --- Roles and users --------------------------------------------------------------------------------------
 
+
 def _names(value: str | None) -> list[str] | None:
     return [n for n in value.split(",") if n] if value else None
 
@@ -265,7 +272,7 @@ def put_role(call: Call, name: str) -> dict:
 
 def delete_role(call: Call, name: str) -> Any:
     found = accounts.delete_role(call.principal, name)
-    return {"found": found}, 200 if found else 404
+    return {"found": found}, (200 if found else 404)
 
 
 def get_users(call: Call, username: str | None = None) -> Any:
@@ -284,7 +291,7 @@ def put_user(call: Call, username: str) -> dict:
 
 def delete_user(call: Call, username: str) -> Any:
     found = accounts.delete_user(call.principal, username)
-    return {"found": found}, 200 if found else 404
+    return {"found": found}, (200 if found else 404)
 
 
 GET_KEY_PARAMS = {"id", "name", "username", "realm_name", "owner", "active_only", "with_limited_by", "with_profile_uid"}
@@ -308,3 +315,8 @@ roles_view = endpoint(GET=get_roles)
 role_view = endpoint(GET=get_roles, PUT=put_role, POST=put_role, DELETE=delete_role)
 users_view = endpoint(GET=get_users)
 user_view = endpoint(GET=get_users, PUT=put_user, POST=put_user, DELETE=delete_user)
+
+
+def openapi_view(request: HttpRequest) -> JsonResponse:
+    """The OpenAPI document of this API: public, outside `endpoint`, since describing the API needs no login."""
+    return JsonResponse(build_document())

@@ -15,4 +15,5 @@ urlpatterns = [
     path("_security/role/<str:name>", api.role_view),
     path("_security/user", api.users_view),
     path("_security/user/<str:username>", api.user_view),
+    path("openapi.json", api.openapi_view),
 ]

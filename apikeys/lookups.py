@@ -1,13 +1,18 @@
-"""A wildcard match that treats `%` and `_` as data, case-sensitive on every backend.
+"""The SQL the query DSL needs beyond Django's own lookups, for SQLite and PostgreSQL.
 
+A wildcard match that treats `%` and `_` as data, case-sensitive on every backend unless asked otherwise:
 Elasticsearch's `wildcard` and `prefix` are case-sensitive on keyword fields. SQLite's LIKE is not (for
 ASCII), so SQLite uses GLOB (case-sensitive, and still able to use an index for a fixed prefix);
 PostgreSQL uses LIKE with every metacharacter of the value escaped.
+
+A metadata leaf as Elasticsearch's flattened field holds it: a string, whatever the JSON scalar's type.
 """
 
 from __future__ import annotations
 
-from django.db.models import BooleanField, Lookup
+import json
+
+from django.db.models import BooleanField, F, Func, Lookup, TextField
 
 
 def _es_tokens(pattern: str):
@@ -27,10 +32,19 @@ def _es_tokens(pattern: str):
         yield "lit", "\\"
 
 
-def to_glob(pattern: str) -> str:
+def to_glob(pattern: str, case_insensitive: bool = False) -> str:
+    """A GLOB pattern; `case_insensitive` spells each cased letter as a class of its cases (`[Aa]`)."""
     out = []
     for kind, char in _es_tokens(pattern):
-        out.append(char if kind != "lit" else (f"[{char}]" if char in "*?[" else char))
+        cases = {c for c in (char, char.lower(), char.upper()) if len(c) == 1}
+        if kind != "lit":
+            out.append(char)
+        elif case_insensitive and len(cases) > 1:
+            out.append("[" + "".join(sorted(cases)) + "]")
+        elif char in "*?[":
+            out.append(f"[{char}]")
+        else:
+            out.append(char)
     return "".join(out)
 
 
@@ -65,3 +79,43 @@ class Wildcard(Lookup):
     def as_sqlite(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         return f"{lhs} GLOB %s", [*lhs_params, to_glob(self.rhs)]
+
+
+class CaseInsensitiveWildcard(Wildcard):
+    lookup_name = "es_iwildcard"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"LOWER({lhs}) LIKE %s ESCAPE '\\'", [*lhs_params, to_like(self.rhs.lower())]
+
+    def as_sqlite(self, compiler, connection):
+        # SQLite's LOWER folds ASCII letters only; a class of both cases per letter folds them all.
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} GLOB %s", [*lhs_params, to_glob(self.rhs, case_insensitive=True)]
+
+
+class FlattenedLeaf(Func):
+    """`FlattenedLeaf("metadata", ["a", "b"])`: the scalar at that path as text (`true`, `42`, `1.5`, strings
+    as they are), NULL for a missing key, a JSON null, an object or an array. Django's key transforms keep
+    numbers as numbers on SQLite, which would make `"1"` unequal to `1`."""
+
+    output_field = TextField()
+
+    def __init__(self, column: str, path: list[str]):
+        super().__init__(F(column))
+        self.path = list(path)
+
+    def as_sql(self, compiler, connection):
+        column, params = compiler.compile(self.get_source_expressions()[0])
+        sql = f"CASE WHEN JSONB_TYPEOF({column} #> %s) IN ('string', 'number', 'boolean') THEN {column} #>> %s END"
+        return sql, [*params, self.path] * 2
+
+    def as_sqlite(self, compiler, connection):
+        column, params = compiler.compile(self.get_source_expressions()[0])
+        path = "$" + "".join("." + json.dumps(key) for key in self.path)
+        sql = (
+            f"CASE WHEN JSON_TYPE({column}, %s) IN ('true', 'false') THEN JSON_TYPE({column}, %s) "
+            f"WHEN JSON_TYPE({column}, %s) IN ('text', 'integer', 'real') "
+            f"THEN CAST(JSON_EXTRACT({column}, %s) AS TEXT) END"
+        )
+        return sql, [*params, path] * 4

@@ -14,12 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
-from django.db.models.fields.json import KT
-from django.db.models.functions import Lower
-from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
+from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, IsNull, LessThan, LessThanOrEqual
 from django.utils import timezone
 
-from .lookups import Wildcard, escape_wildcard
+from .lookups import CaseInsensitiveWildcard, FlattenedLeaf, Wildcard, escape_wildcard
 from .models import ApiKey
 
 MAX_RESULT_WINDOW = 10_000
@@ -42,7 +40,9 @@ class Field:
     nullable: bool = False
 
     def expression(self):
-        return KT(self.column) if self.kind == "json" else F(self.column)
+        if self.kind == "json":
+            return FlattenedLeaf("metadata", self.name.split(".")[1:])
+        return F(self.column)
 
 
 FIELDS = {
@@ -170,9 +170,7 @@ def _parse_bool(value: Any) -> bool:
 
 def _keyword(value: Any) -> str:
     if isinstance(value, (dict, list)) or value is None:
-        raise QueryError(
-            f"[term] query does not support value [{value}]: expected a string, number or boolean"
-        )
+        raise QueryError(f"[term] query does not support value [{value}]: expected a string, number or boolean")
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -190,10 +188,10 @@ def _term(fld: Field, value: Any, case_insensitive: bool = False) -> Q:
     if fld.kind == "object":
         raise QueryError(f"Field [{fld.name}] can only be queried with [exists]")
     if case_insensitive and fld.kind in ("keyword", "json"):
-        return Q(Wildcard(Lower(fld.expression()), escape_wildcard(_keyword(value).lower())))
+        return Q(CaseInsensitiveWildcard(fld.expression(), escape_wildcard(_keyword(value))))
     if fld.kind == "json":
         # Metadata is matched like Elasticsearch's flattened field: leaf values compared as keywords.
-        return Q(Exact(KT(fld.column), _keyword(value)))
+        return Q(Exact(fld.expression(), _keyword(value)))
     return Q(**{fld.column: field_value(fld, value)})
 
 
@@ -205,9 +203,7 @@ def _single_field(clause: str, body: Any) -> tuple[str, Any]:
         raise QueryError(f"[{clause}] query malformed, no start_object after query name", "parsing_exception")
     names = [k for k in body if k not in ("boost", "_name")]
     if len(names) != 1:
-        raise QueryError(
-            f"[{clause}] query doesn't support multiple fields, found {names}", "parsing_exception"
-        )
+        raise QueryError(f"[{clause}] query doesn't support multiple fields, found {names}", "parsing_exception")
     return names[0], body[names[0]]
 
 
@@ -264,9 +260,7 @@ def _terms(body: Any) -> Q:
 def _prefix(body: Any) -> Q:
     name, value = _single_field("prefix", body)
     value, opts = _options("prefix", value, "value", {"case_insensitive", "rewrite"})
-    return _pattern(
-        resolve_field(name), escape_wildcard(_keyword(value)) + "*", bool(opts.get("case_insensitive"))
-    )
+    return _pattern(resolve_field(name), escape_wildcard(_keyword(value)) + "*", bool(opts.get("case_insensitive")))
 
 
 def _wildcard(body: Any) -> Q:
@@ -280,13 +274,10 @@ def _wildcard(body: Any) -> Q:
 
 def _pattern(fld: Field, pattern: str, case_insensitive: bool) -> Q:
     if fld.kind not in ("keyword", "json"):
-        raise QueryError(
-            f"Field [{fld.name}] of type [{fld.kind}] does not support wildcard or prefix queries"
-        )
-    expression = fld.expression()
+        raise QueryError(f"Field [{fld.name}] of type [{fld.kind}] does not support wildcard or prefix queries")
     if case_insensitive:
-        return Q(Wildcard(Lower(expression), pattern.lower()))
-    return Q(Wildcard(expression, pattern))
+        return Q(CaseInsensitiveWildcard(fld.expression(), pattern))
+    return Q(Wildcard(fld.expression(), pattern))
 
 
 def _match(body: Any) -> Q:
@@ -309,10 +300,9 @@ def _range(body: Any) -> Q:
     for op in ("gt", "gte", "lt", "lte"):
         if op in bounds and bounds[op] is not None:
             value = bounds[op]
-            if fld.kind == "json" and isinstance(value, str):
-                result &= Q(_TEXT_COMPARISONS[op](KT(fld.column), value))
-            elif fld.kind == "json":
-                result &= Q(**{f"{fld.column}__{op}": value})
+            if fld.kind == "json":
+                # Flattened leaves are keywords: numbers included, they compare as strings.
+                result &= Q(_TEXT_COMPARISONS[op](fld.expression(), _keyword(value)))
             else:
                 result &= Q(**{f"{fld.column}__{op}": field_value(fld, value)})
     return result
@@ -327,10 +317,8 @@ def _exists(body: Any) -> Q:
     fld = resolve_field(body["field"], allow_bare_metadata=True)
     if fld.kind == "object":
         return ~Q(metadata={})
-    if fld.kind == "json":
-        return Q(**{f"{fld.column}__isnull": False})
     if fld.nullable:
-        return Q(**{f"{fld.column}__isnull": False})
+        return _present(fld)
     return Q()
 
 
@@ -345,15 +333,18 @@ def _bool(body: Any) -> Q:
         value = body.get(key, [])
         return [compile_query(c) for c in (value if isinstance(value, list) else [value])]
 
+    required = clauses("must") + clauses("filter")
     result = Q()
-    for q in clauses("must") + clauses("filter"):
+    for q in required:
         result &= q
     for q in clauses("must_not"):
         result &= ~q
     should = clauses("should")
     if should:
-        default = 0 if ("must" in body or "filter" in body) else 1
-        minimum = _minimum_should_match(body.get("minimum_should_match", default), len(should))
+        minimum = _minimum_should_match(body.get("minimum_should_match", 0), len(should))
+        if not required:
+            # As in Lucene: without a must or filter clause, at least one should clause has to match.
+            minimum = max(minimum, 1)
         if minimum == 1:
             any_of = Q(pk__in=[])
             for q in should:
@@ -415,9 +406,7 @@ def _simple_query_string(body: Any) -> Q:
         "flags",
     }
     if unknown:
-        raise QueryError(
-            f"[simple_query_string] does not support [{sorted(unknown)[0]}]", "parsing_exception"
-        )
+        raise QueryError(f"[simple_query_string] does not support [{sorted(unknown)[0]}]", "parsing_exception")
     fields = [resolve_field(f) for f in body.get("fields", ["name"])]
     if any(f.kind not in ("keyword", "json") for f in fields):
         raise QueryError("[simple_query_string] only searches keyword fields")
@@ -503,9 +492,7 @@ def parse_sort(sort: Any) -> list[SortKey]:
         else:
             raise QueryError(f"[sort] malformed entry [{item}]", "parsing_exception")
         if name == "id" or name == "_id":
-            raise QueryError(
-                "Field [id] is not allowed for sorting; sort on another field (ties are broken by id)"
-            )
+            raise QueryError("Field [id] is not allowed for sorting; sort on another field (ties are broken by id)")
         if order not in ("asc", "desc"):
             raise QueryError(f"[sort] unknown order [{order}]; use [asc] or [desc]")
         keys.append(SortKey(resolve_field(name), order == "desc"))
@@ -540,20 +527,19 @@ def _after(names: list[str], keys: list[SortKey], values: list[Any]) -> Q:
     return result
 
 
+SEARCH_AFTER_SHAPE = (
+    "[search_after] needs a [sort] and one value per sort field (optionally followed by the last key's id)"
+)
+
+
 def apply_sort(queryset: QuerySet, keys: list[SortKey], search_after: Any = None) -> QuerySet:
     """Order by `keys`, ties broken by id; with `search_after`, keep only the rows after those values."""
     names = [f"_sort{i}" for i in range(len(keys))]
     if keys:
         queryset = queryset.annotate(**{n: k.field.expression() for n, k in zip(names, keys, strict=True)})
     if search_after is not None:
-        if (
-            not keys
-            or not isinstance(search_after, list)
-            or len(search_after) not in (len(keys), len(keys) + 1)
-        ):
-            raise QueryError(
-                "[search_after] needs a [sort] and one value per sort field (optionally followed by the last key's id)"
-            )
+        if not keys or not isinstance(search_after, list) or len(search_after) not in (len(keys), len(keys) + 1):
+            raise QueryError(SEARCH_AFTER_SHAPE)
         values = [_sort_value(k.field, v) for k, v in zip(keys, search_after, strict=False)]
         after_keys, after_names = list(keys), list(names)
         if len(search_after) == len(keys) + 1:
@@ -637,9 +623,7 @@ def compute_aggregations(queryset: QuerySet, aggs: Any, typed_keys: bool = False
             raise QueryError(f"aggregation [{name}] must be an object", "parsing_exception")
         kinds = [k for k in spec if k not in ("aggs", "aggregations", "meta")]
         if len(kinds) != 1:
-            raise QueryError(
-                f"aggregation [{name}] must name exactly one aggregation type", "parsing_exception"
-            )
+            raise QueryError(f"aggregation [{name}] must name exactly one aggregation type", "parsing_exception")
         kind = kinds[0]
         if kind not in AGGREGATION_TYPES:
             raise QueryError(f"Unsupported aggregation of type [{kind}] with name [{name}]")
@@ -668,10 +652,7 @@ def _terms_agg(queryset, body, sub, typed_keys):
     if by not in ("_count", "_key") or direction not in ("asc", "desc"):
         raise QueryError('[order] must be {"_count": "asc|desc"} or {"_key": "asc|desc"}')
     grouped = (
-        queryset.annotate(_agg=fld.expression())
-        .filter(_agg__isnull=False)
-        .values("_agg")
-        .annotate(_n=Count("pk"))
+        queryset.annotate(_agg=fld.expression()).filter(_agg__isnull=False).values("_agg").annotate(_n=Count("pk"))
     )
     sign = "-" if direction == "desc" else ""
     grouped = grouped.order_by(f"{sign}_n", "_agg") if by == "_count" else grouped.order_by(f"{sign}_agg")
@@ -685,9 +666,7 @@ def _terms_agg(queryset, body, sub, typed_keys):
         missing_qs = queryset.filter(~_present(fld))
         count = missing_qs.count()
         if count:
-            buckets.append(
-                _with_sub(missing_qs, {"key": body["missing"], "doc_count": count}, sub, typed_keys)
-            )
+            buckets.append(_with_sub(missing_qs, {"key": body["missing"], "doc_count": count}, sub, typed_keys))
     result = {
         "doc_count_error_upper_bound": 0,
         "sum_other_doc_count": total - sum(r["_n"] for r in rows),
@@ -698,11 +677,13 @@ def _terms_agg(queryset, body, sub, typed_keys):
 
 def _exact(fld: Field, value: Any) -> Q:
     if fld.kind == "json":
-        return Q(Exact(KT(fld.column), value))
+        return Q(Exact(fld.expression(), value))
     return Q(**{fld.column: value})
 
 
 def _present(fld: Field) -> Q:
+    if fld.kind == "json":
+        return Q(IsNull(fld.expression(), False))
     return Q(**{f"{fld.column}__isnull": False})
 
 
@@ -776,9 +757,7 @@ def _missing_agg(queryset, body, sub, typed_keys):
 def _cardinality_agg(queryset, body, sub, typed_keys):
     body = _check_keys("cardinality", body, {"field", "precision_threshold"})
     fld = _agg_field(body, "cardinality")
-    value = (
-        queryset.annotate(_agg=fld.expression()).filter(_agg__isnull=False).values("_agg").distinct().count()
-    )
+    value = queryset.annotate(_agg=fld.expression()).filter(_agg__isnull=False).values("_agg").distinct().count()
     return {"value": value}, fld
 
 
@@ -812,9 +791,7 @@ def _filters_agg(queryset, body, sub, typed_keys):
         rest = queryset
         for _, condition in named:
             rest = rest.exclude(condition)
-        buckets.append(
-            (other_key or "_other_", _with_sub(rest, {"doc_count": rest.count()}, sub, typed_keys))
-        )
+        buckets.append((other_key or "_other_", _with_sub(rest, {"doc_count": rest.count()}, sub, typed_keys)))
     if isinstance(filters, Mapping):
         return {"buckets": dict(buckets)}, None
     return {"buckets": [b for _, b in buckets]}, None
@@ -861,9 +838,7 @@ def _composite_agg(queryset, body, sub, typed_keys):
         condition = Q()
         for c, k in zip(columns, keys, strict=True):
             condition &= _exact(k.field, row[c])
-        buckets.append(
-            _with_sub(queryset.filter(condition), {"key": key, "doc_count": row["_n"]}, sub, typed_keys)
-        )
+        buckets.append(_with_sub(queryset.filter(condition), {"key": key, "doc_count": row["_n"]}, sub, typed_keys))
     result: dict[str, Any] = {"buckets": buckets}
     if buckets:
         result["after_key"] = buckets[-1]["key"]
@@ -906,9 +881,7 @@ def search(queryset: QuerySet, body: Mapping[str, Any], typed_keys: bool = False
     """Run a query API body against `queryset` (already narrowed to what the caller may see)."""
     unknown = set(body) - SEARCH_FIELDS
     if unknown:
-        raise QueryError(
-            f"request body contains unknown field [{sorted(unknown)[0]}]", "x_content_parse_exception"
-        )
+        raise QueryError(f"request body contains unknown field [{sorted(unknown)[0]}]", "x_content_parse_exception")
     if "aggs" in body and "aggregations" in body:
         raise QueryError("Duplicate field [aggregations]: use only one of [aggs] and [aggregations]")
     start = _non_negative_int("from", body.get("from", 0))
@@ -922,6 +895,9 @@ def search(queryset: QuerySet, body: Mapping[str, Any], typed_keys: bool = False
         raise QueryError("[from] parameter must be set to 0 when [search_after] is used")
     matching = queryset.filter(compile_query(body.get("query")))
     keys = parse_sort(body.get("sort"))
+    if body.get("search_after") is not None and not keys:
+        # The default order (by creation) is not a sort the caller could have taken values from.
+        raise QueryError(SEARCH_AFTER_SHAPE)
     ordered = apply_sort(matching, keys or [SortKey(FIELDS["creation"], False)], body.get("search_after"))
     aggs = body.get("aggs", body.get("aggregations"))
     aggregations = compute_aggregations(matching, aggs, typed_keys) if aggs is not None else None

@@ -200,7 +200,7 @@ def create_api_key(principal: Principal, body: Any) -> CreatedKey:
         return _insert_key(principal.user, request, principal.snapshot())
 
 
-GRANT_FIELDS = {"grant_type", "username", "password", "run_as", "api_key", "access_token"}
+GRANT_FIELDS = {"grant_type", "username", "password", "run_as", "api_key"}
 
 
 def grant_api_key(principal: Principal, body: Any) -> CreatedKey:
@@ -423,17 +423,12 @@ def parse_invalidate(body: Any) -> dict[str, Any]:
 def invalidation_scope(principal: Principal, selectors: Mapping[str, Any], action: str) -> QuerySet:
     """The keys a principal may touch that match the selectors; 403 when it may touch none of them."""
     user = principal.user
-    if principal.can_manage_all_keys:
-        scope = ApiKey.objects.all()
-    elif principal.can_manage_own_keys:
-        named_other = selectors.get("username") not in (None, user.username) or selectors.get("realm_name") not in (
-            None,
-            user.realm,
-        )
-        if named_other:
-            raise ServiceError.unauthorized(action, user.username)
-        scope = ApiKey.objects.filter(owner=user)
-    else:
+    scope = principal.deletable_keys()
+    named_other = selectors.get("username") not in (None, user.username) or selectors.get("realm_name") not in (
+        None,
+        user.realm,
+    )
+    if scope is None or (named_other and not principal.can_manage_all_keys):
         raise ServiceError.unauthorized(action, user.username)
     if selectors.get("owner"):
         scope = scope.filter(owner=user)
