@@ -68,7 +68,13 @@ def _validate_user_body(username: str, body: Any, creating: bool) -> dict[str, A
     if unknown:
         raise ServiceError.parse(f"failed to parse add user request. unexpected field [{unknown[0]}]")
     problems = []
-    if not username or len(username) > 150 or username != username.strip() or username.startswith("_") or "/" in username:
+    if (
+        not username
+        or len(username) > 150
+        or username != username.strip()
+        or username.startswith("_")
+        or "/" in username
+    ):
         problems.append("invalid username: 1 to 150 characters, no leading underscore, no slash, no surrounding spaces")
     password = body.get("password")
     if password is not None:

@@ -4,7 +4,13 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.key_list, name="home"),
+    path("api-keys/", views.key_list, name="key_list"),
+    path("api-keys/create/", views.create_key, name="create_key"),
+    path("api-keys/validate/", views.validate_json, name="validate_json"),
+    path("api-keys/delete/", views.delete_keys, name="delete_keys"),
+    path("api-keys/<str:key_id>/", views.key_detail, name="key_detail"),
+    path("api-keys/<str:key_id>/check/", views.check_privileges, name="check_privileges"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

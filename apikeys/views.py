@@ -1,19 +1,322 @@
-"""Console views: thin – parse, call one service or query, render."""
+"""Console views: thin – parse a form, call one service or query, render a page or an htmx fragment."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_tables2 import RequestConfig
+
+from . import services
+from .errors import ServiceError
+from .forms import (
+    BOILERPLATES,
+    PER_PAGE_CHOICES,
+    STATUS_QUERIES,
+    CheckPrivilegesForm,
+    CreateKeyForm,
+    KeyFilterForm,
+    UpdateKeyForm,
+    json_field_value,
+    pretty,
+)
+from .jsontext import JsonProblem
+from .models import ApiKey
 from .principals import Principal
+from .privileges import effective_cluster_privileges, has_privileges, key_role_sets
+from .query import compile_query, compute_aggregations
+from .tables import ApiKeyTable, relative_time, status_of
+
+KEYS_CHANGED = "apikeys-changed"
+MAX_LISTED_NAMES = 50
+
+
+def principal_of(request: HttpRequest) -> Principal:
+    return Principal.for_user(request.user)
+
+
+def render_page_or_fragment(
+    request: HttpRequest, page: str, fragment: str, context: dict[str, Any], **kwargs
+) -> HttpResponse:
+    return render(request, fragment if request.htmx and not request.htmx.boosted else page, context, **kwargs)
+
+
+# --- List -------------------------------------------------------------------------------------------------
+
+
+def _per_page(request: HttpRequest) -> int:
+    try:
+        value = int(request.GET.get("per_page", PER_PAGE_CHOICES[0]))
+    except ValueError:
+        return PER_PAGE_CHOICES[0]
+    return value if value in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0]
+
+
+def _filter_counts(visible: QuerySet, filters: KeyFilterForm, show_owner: bool) -> dict[str, Any]:
+    """Counts per filter value, from the same aggregations the query API offers (search applied)."""
+    searched = visible
+    if filters.is_valid() and filters.cleaned_data.get("q"):
+        only_search = KeyFilterForm({"q": filters.cleaned_data["q"], "status": "active"})
+        only_search.is_valid()
+        searched = visible.filter(compile_query(only_search.query()["bool"]["filter"][0]))
+    aggs: dict[str, Any] = {
+        "status": {"filters": {"filters": {k: v for k, v in STATUS_QUERIES.items() if k}}},
+        "type": {"filters": {"filters": {"managed": {"term": {"metadata.managed": True}}}}},
+    }
+    if show_owner:
+        aggs["owners"] = {"terms": {"field": "username", "size": 100, "order": {"_key": "asc"}}}
+    result = compute_aggregations(searched, aggs)
+    counts = {k: b["doc_count"] for k, b in result["status"]["buckets"].items()}
+    counts["managed"] = result["type"]["buckets"]["managed"]["doc_count"]
+    counts["personal"] = searched.count() - counts["managed"]
+    counts["owners"] = [(b["key"], b["doc_count"]) for b in result.get("owners", {}).get("buckets", [])]
+    return counts
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    principal = Principal.for_user(request.user)
-    return render(
-        request,
-        "apikeys/home.html",
-        {"can_manage_keys": principal.can_manage_own_keys or principal.can_read_all_keys},
+def key_list(request: HttpRequest) -> HttpResponse:
+    principal = principal_of(request)
+    visible = principal.visible_keys()
+    if visible is None:
+        return render(request, "apikeys/list.html", {"not_allowed": True})
+    filters = KeyFilterForm(request.GET)
+    matching = visible.filter(compile_query(filters.query()))
+    deletable = principal.deletable_keys()
+    owner_id = request.user.pk
+    table = ApiKeyTable(
+        matching,
+        show_owner=principal.can_read_all_keys,
+        can_delete=lambda key: deletable is not None and (principal.can_manage_all_keys or key.owner_id == owner_id),
     )
+    RequestConfig(request, paginate={"per_page": _per_page(request)}).configure(table)
+    context = {
+        "table": table,
+        "filters": filters,
+        "counts": _filter_counts(visible, filters, principal.can_read_all_keys),
+        "has_any_key": visible.exists(),
+        "can_create": principal.can_manage_own_keys,
+        "can_delete": deletable is not None,
+        "can_delete_expired": principal.can_manage_all_keys,
+        "own_keys_only": not principal.can_read_all_keys,
+        "show_owner": principal.can_read_all_keys,
+        "per_page": _per_page(request),
+        "per_page_choices": PER_PAGE_CHOICES,
+        "query_string": request.GET.urlencode(),
+    }
+    if request.htmx and request.htmx.target == "keys-table":
+        return render(request, "apikeys/_table.html", context)
+    return render(request, "apikeys/list.html", context)
+
+
+# --- Create -----------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create_key(request: HttpRequest) -> HttpResponse:
+    principal = principal_of(request)
+    if not principal.can_manage_own_keys:
+        raise PermissionDenied("You do not have permission to manage API keys")
+    form = CreateKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = services.create_api_key(principal, form.to_body())
+        except ServiceError as exc:
+            form.add_error(None, exc.reason)
+        else:
+            context = {"created": created, "formats": _key_formats(created, request)}
+            response = render_page_or_fragment(request, "apikeys/create.html", "apikeys/_created.html", context)
+            return trigger_client_event(response, KEYS_CHANGED, {"id": created.key.id}) if request.htmx else response
+    context = {"form": form, "boilerplates": {k: pretty(v) for k, v in BOILERPLATES.items()}}
+    if request.method == "POST":
+        # htmx swaps only 2xx answers: the flyout gets its errors with a 200, a plain form post a 400.
+        status = 200 if request.htmx else 400
+        return render_page_or_fragment(
+            request, "apikeys/create.html", "apikeys/_create_form.html", context, status=status
+        )
+    return render_page_or_fragment(request, "apikeys/create.html", "apikeys/_create_flyout.html", context)
+
+
+def _key_formats(created: services.CreatedKey, request: HttpRequest) -> dict[str, str]:
+    import json
+
+    return {
+        "encoded": created.encoded,
+        "beats": f"{created.key.id}:{created.secret}",
+        "logstash": f"{created.key.id}:{created.secret}",
+        "json": json.dumps(created.to_dict()),
+        "curl": f'curl "{request.build_absolute_uri("/").rstrip("/")}/_security/_authenticate" '
+        f'-H "Authorization: ApiKey {created.encoded}"',
+    }
+
+
+@login_required
+@require_POST
+def validate_json(request: HttpRequest) -> HttpResponse:
+    """The editors' validation as you type: the same validators the API uses."""
+    field = request.POST.get("field", "")
+    if field not in ("role_descriptors", "metadata"):
+        return HttpResponse("Unknown editor.", status=400)
+    text = request.POST.get(field, "")
+    problem = None
+    if text.strip():
+        try:
+            json_field_value(field, text)
+        except JsonProblem as exc:
+            problem = exc
+    return render(request, "apikeys/_json_status.html", {"problem": problem, "field": field})
+
+
+# --- Key page ---------------------------------------------------------------------------------------------
+
+
+def visible_key_or_404(principal: Principal, key_id: str) -> ApiKey:
+    visible = principal.visible_keys()
+    key = visible.select_related("owner").filter(pk=key_id).first() if visible is not None else None
+    if key is None:
+        raise Http404("No such API key")
+    return key
+
+
+def read_only_reason(principal: Principal, key: ApiKey) -> str | None:
+    if key.owner_id != principal.user.pk:
+        return "You can't update this API key. It belongs to another user."
+    if key.managed:
+        return "This API key is managed by the system. You can't update it."
+    if key.invalidated:
+        return "This API key has been deleted. You can no longer update it."
+    if key.is_expired():
+        return "This API key has expired. You can no longer update it."
+    if not principal.can_manage_own_keys:
+        return "You do not have permission to update API keys."
+    return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
+    principal = principal_of(request)
+    key = visible_key_or_404(principal, key_id)
+    reason = read_only_reason(principal, key)
+    initial = {"role_descriptors": pretty(key.role_descriptors), "metadata": pretty(key.metadata)}
+    form = UpdateKeyForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST":
+        if reason:
+            raise PermissionDenied(reason)
+        if form.is_valid():
+            try:
+                services.update_api_key(principal, key.id, form.to_body())
+            except ServiceError as exc:
+                form.add_error(None, exc.reason)
+            else:
+                messages.success(request, f"Updated API key '{key.name}'")
+                return redirect("key_detail", key_id=key.id)
+    label, tone = status_of(key)
+    context = {
+        "key": key,
+        "form": form,
+        "read_only_reason": reason,
+        "status_label": label,
+        "status_tone": tone,
+        "created": relative_time(key.creation),
+        "last_used": relative_time(key.last_used),
+        "effective_cluster": effective_cluster_privileges(key_role_sets(key.role_descriptors, key.limited_by)),
+        "descriptors_text": pretty(key.role_descriptors),
+        "limited_by_text": pretty(key.limited_by),
+        "metadata_text": pretty(key.metadata),
+        "check_form": CheckPrivilegesForm(),
+    }
+    return render(request, "apikeys/detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+def check_privileges(request: HttpRequest, key_id: str) -> HttpResponse:
+    principal = principal_of(request)
+    key = visible_key_or_404(principal, key_id)
+    form = CheckPrivilegesForm(request.POST)
+    results: list[tuple[str, bool]] = []
+    error = None
+    if form.is_valid():
+        try:
+            answer = has_privileges(key_role_sets(key.role_descriptors, key.limited_by), form.to_request())
+        except ValueError as exc:
+            error = str(exc)
+        else:
+            results = [(f"Cluster privilege {name}", ok) for name, ok in answer["cluster"].items()]
+            results += [(f"{p} on index {i}", ok) for i, privs in answer["index"].items() for p, ok in privs.items()]
+    context = {"key": key, "check_form": form, "results": results, "check_error": error}
+    if request.htmx:
+        return render(request, "apikeys/_check_result.html", context)
+    return render(request, "apikeys/check.html", context)
+
+
+# --- Delete -----------------------------------------------------------------------------------------------
+
+
+def _delete_scope(request: HttpRequest, principal: Principal, params) -> tuple[QuerySet, list[str] | None, str]:
+    """The keys a delete request means: checked ids, every key matching the search, or every expired key."""
+    deletable = principal.deletable_keys()
+    if deletable is None:
+        raise PermissionDenied("You do not have permission to manage API keys")
+    deletable = deletable.filter(invalidated=False)
+    if params.get("expired") == "1":
+        if not principal.can_manage_all_keys:
+            raise PermissionDenied("Only administrators can delete all expired API keys")
+        return deletable.filter(compile_query(STATUS_QUERIES["expired"])), None, "expired"
+    if params.get("all") == "1":
+        filters = KeyFilterForm(params)
+        return deletable.filter(compile_query(filters.query())), None, "matching"
+    ids = [i for i in params.getlist("id") if i]
+    if not ids:
+        raise Http404("Choose the API keys to delete")
+    return deletable, ids, "ids"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_keys(request: HttpRequest) -> HttpResponse:
+    principal = principal_of(request)
+    params = request.POST if request.method == "POST" else request.GET
+    scope, ids, mode = _delete_scope(request, principal, params)
+    if request.method == "POST":
+        names = dict(scope.filter(pk__in=ids).values_list("id", "name")) if ids else {}
+        result = services.invalidate_keys(scope, ids, request.user.username)
+        deleted = result["invalidated_api_keys"]
+        if len(deleted) == 1:
+            name = names.get(deleted[0]) or ApiKey.objects.filter(pk=deleted[0]).values_list("name", flat=True).first()
+            messages.success(request, f"Deleted API key '{name}'")
+        else:
+            messages.success(request, f"Deleted {len(deleted)} API keys")
+        failed = [i for i in (ids or []) if i not in deleted]
+        if failed:
+            messages.error(
+                request, "Could not delete: " + ", ".join(failed) + " (not found, already deleted or not yours)"
+            )
+        target = reverse("key_list") + (f"?{params.get('return_query')}" if params.get("return_query") else "")
+        if request.htmx:
+            return HttpResponseClientRedirect(target)
+        return redirect(target)
+    chosen = scope.filter(pk__in=ids) if ids else scope
+    count = chosen.count()
+    listed = list(chosen.order_by("name", "id").values_list("name", flat=True)[:MAX_LISTED_NAMES])
+    context = {
+        "count": count,
+        "names": listed,
+        "more": count - len(listed),
+        "managed_included": chosen.filter(managed=True).exists(),
+        "ids": ids or [],
+        "mode": mode,
+        "params": params,
+        "return_query": params.get("return_query", ""),
+        "filter_fields": [(k, params.get(k, "")) for k in ("q", "type", "status", "owner")],
+    }
+    return render_page_or_fragment(request, "apikeys/delete.html", "apikeys/_confirm_delete.html", context)

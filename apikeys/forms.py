@@ -1,0 +1,219 @@
+"""Console forms. They parse what a person typed and hand it to the services' own validators, so the
+console and the JSON API accept and refuse exactly the same things."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from . import services
+from .errors import ServiceError
+from .jsontext import JsonProblem, line_of, parse_object
+from .lookups import escape_wildcard
+
+BOOKS_READ_ONLY = {
+    "books-read-only": {
+        "cluster": [],
+        "indices": [{"names": ["books"], "privileges": ["read"]}],
+        "applications": [],
+        "run_as": [],
+        "metadata": {},
+        "transient_metadata": {"enabled": True},
+    }
+}
+BOILERPLATES = {
+    "read-only": {
+        "read-only": {"cluster": [], "indices": [{"names": ["*"], "privileges": ["read", "view_index_metadata"]}]}
+    },
+    "write-only": {
+        "write-only": {"cluster": [], "indices": [{"names": ["*"], "privileges": ["write", "create_index"]}]}
+    },
+}
+UNIT_SUFFIX = {"days": "d", "hours": "h", "minutes": "m"}
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, indent=2)
+
+
+def json_field_value(field: str, text: str) -> Any:
+    """Parse and validate one editor's text; raise JsonProblem pointing at the line to fix."""
+    data = parse_object(text)
+    try:
+        if field == "role_descriptors":
+            return services.validate_descriptors(data)
+        return services.validate_metadata(data)
+    except ServiceError as exc:
+        path = exc.extra.get("path", "")
+        if not path and "[_" in exc.reason:
+            path = next((k for k in data if k.startswith("_")), "")
+        message = exc.reason.removeprefix("Validation Failed: 1: ").rstrip(";")
+        if path:
+            message = f"{message} (at {path})"
+        raise JsonProblem(message, line_of(text, path) if path else None, path) from exc
+
+
+class JsonEditorField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "autocapitalize": "off", "class": "code"})
+
+    def __init__(self, *args, editor: str, **kwargs):
+        self.editor = editor
+        super().__init__(*args, required=False, strip=False, **kwargs)
+
+
+class JsonEditorsMixin:
+    """Validates the JSON editors whose switch is on (or that are always on)."""
+
+    def clean_editor(self, name: str) -> Any:
+        text = self.cleaned_data.get(name) or ""
+        if not text.strip():
+            return {}
+        try:
+            return json_field_value(name, text)
+        except JsonProblem as problem:
+            where = f" Line {problem.line}." if problem.line else ""
+            raise forms.ValidationError(f"{problem.message}{where}") from problem
+
+
+class CreateKeyForm(JsonEditorsMixin, forms.Form):
+    name = forms.CharField(
+        max_length=services.MAX_NAME_LENGTH, strip=False, error_messages={"required": "Enter a name."}
+    )
+    restrict = forms.BooleanField(required=False, label="Restrict privileges")
+    role_descriptors = JsonEditorField(
+        editor="role_descriptors", label="Role descriptors", initial=pretty(BOOKS_READ_ONLY)
+    )
+    expire = forms.BooleanField(required=False, label="Expire after time")
+    expire_amount = forms.IntegerField(required=False, min_value=1, max_value=100_000, initial=30, label="Expire after")
+    expire_unit = forms.ChoiceField(choices=[(u, u.capitalize()) for u in UNIT_SUFFIX], initial="days", label="Unit")
+    include_metadata = forms.BooleanField(required=False, label="Include metadata")
+    metadata = JsonEditorField(editor="metadata", label="Metadata", initial="{}")
+
+    def clean_name(self) -> str:
+        try:
+            return services.validate_name(self.cleaned_data["name"])
+        except ServiceError as exc:
+            raise forms.ValidationError(
+                exc.reason.removeprefix("Validation Failed: ").replace("1: ", "").rstrip(";")
+            ) from exc
+
+    def clean_role_descriptors(self) -> Any:
+        return self.clean_editor("role_descriptors") if self.data.get("restrict") else {}
+
+    def clean_metadata(self) -> Any:
+        return self.clean_editor("metadata") if self.data.get("include_metadata") else {}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("expire") and not cleaned.get("expire_amount") and "expire_amount" not in self.errors:
+            self.add_error("expire_amount", "Enter a number of days, hours or minutes.")
+        return cleaned
+
+    def to_body(self) -> dict[str, Any]:
+        """The create request the JSON API would receive."""
+        data = self.cleaned_data
+        body: dict[str, Any] = {"name": data["name"]}
+        if data.get("restrict"):
+            body["role_descriptors"] = data["role_descriptors"]
+        if data.get("expire"):
+            body["expiration"] = f"{data['expire_amount']}{UNIT_SUFFIX[data['expire_unit']]}"
+        if data.get("include_metadata"):
+            body["metadata"] = data["metadata"]
+        return body
+
+
+class UpdateKeyForm(JsonEditorsMixin, forms.Form):
+    role_descriptors = JsonEditorField(editor="role_descriptors", label="Role descriptors")
+    metadata = JsonEditorField(editor="metadata", label="Metadata")
+
+    def clean_role_descriptors(self) -> Any:
+        return self.clean_editor("role_descriptors")
+
+    def clean_metadata(self) -> Any:
+        return self.clean_editor("metadata")
+
+    def to_body(self) -> dict[str, Any]:
+        return {"role_descriptors": self.cleaned_data["role_descriptors"], "metadata": self.cleaned_data["metadata"]}
+
+
+class CheckPrivilegesForm(forms.Form):
+    cluster = forms.CharField(required=False, label="Cluster privilege", max_length=100)
+    index = forms.CharField(required=False, label="Index name", max_length=255)
+    index_privilege = forms.CharField(required=False, label="Index privilege", max_length=100)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("cluster") and not (cleaned.get("index") and cleaned.get("index_privilege")):
+            raise forms.ValidationError("Enter a cluster privilege, or an index name and an index privilege.")
+        return cleaned
+
+    def to_request(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        request: dict[str, Any] = {}
+        if data.get("cluster"):
+            request["cluster"] = [data["cluster"]]
+        if data.get("index") and data.get("index_privilege"):
+            request["index"] = [{"names": [data["index"]], "privileges": [data["index_privilege"]]}]
+        return request
+
+
+STATUS_CHOICES = [
+    ("", "Active and expired"),
+    ("active", "Active"),
+    ("expired", "Expired"),
+    ("invalidated", "Invalidated"),
+]
+TYPE_CHOICES = [("", "All types"), ("personal", "Personal"), ("managed", "Managed")]
+PER_PAGE_CHOICES = [25, 50, 100]
+
+
+class KeyFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search API keys", max_length=256)
+    type = forms.ChoiceField(required=False, choices=TYPE_CHOICES, label="Type")
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
+    owner = forms.CharField(required=False, label="Owner", max_length=150)
+
+    def query(self) -> dict[str, Any]:
+        """The list's search and filters as a query DSL clause (the same engine as the query API)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        must: list[dict[str, Any]] = []
+        if text := (data.get("q") or "").strip():
+            pattern = f"*{escape_wildcard(text)}*"
+            must.append(
+                {
+                    "bool": {
+                        "should": [
+                            {"wildcard": {"name": {"value": pattern, "case_insensitive": True}}},
+                            {"wildcard": {"username": {"value": pattern, "case_insensitive": True}}},
+                        ]
+                    }
+                }
+            )
+        if data.get("type") == "managed":
+            must.append({"term": {"metadata.managed": True}})
+        elif data.get("type") == "personal":
+            must.append({"bool": {"must_not": [{"term": {"metadata.managed": True}}]}})
+        must.append(STATUS_QUERIES[data.get("status") or ""])
+        if data.get("owner"):
+            must.append({"term": {"username": data["owner"]}})
+        return {"bool": {"filter": must}}
+
+
+ACTIVE = {
+    "bool": {
+        "filter": [{"term": {"invalidated": False}}],
+        "should": [
+            {"bool": {"must_not": [{"exists": {"field": "expiration"}}]}},
+            {"range": {"expiration": {"gt": "now"}}},
+        ],
+        "minimum_should_match": 1,
+    }
+}
+STATUS_QUERIES: dict[str, dict[str, Any]] = {
+    "": {"term": {"invalidated": False}},
+    "active": ACTIVE,
+    "expired": {"bool": {"filter": [{"term": {"invalidated": False}}, {"range": {"expiration": {"lte": "now"}}}]}},
+    "invalidated": {"term": {"invalidated": True}},
+}
