@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTHON ?= python3
 
-.PHONY: run test install install-test chromium lint pytest clean
+.PHONY: run serve test install install-test chromium lint pytest clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,17 @@ install-test: $(VENV)/.installed-test
 
 run: install
 	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py collectstatic --noinput -v 0
 	@$(PY) manage.py ensure_admin --port $(PORT)
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --nostatic
+
+# Production: gunicorn with $(WEB_CONCURRENCY) workers; set DATABASE_URL, REDIS_URL and DJANGO_SECRET_KEY.
+WEB_CONCURRENCY ?= 4
+serve: install
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(VENV)/bin/gunicorn config.wsgi --workers $(WEB_CONCURRENCY) --bind $${BIND:-127.0.0.1:$(PORT)} \
+		--access-logfile - --max-requests 10000 --max-requests-jitter 1000
 
 # A Chromium for the browser tests: $CHROMIUM_PATH, else Debian's, else Playwright's own.
 chromium: install-test

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import threading
 from functools import cache as memoize
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from django.http import HttpRequest
 from . import keys
 from .models import ApiKey, User
 from .principals import Principal
-from .services import auth_cache_key
+from .services import auth_cache_key, record_last_used
 
 WWW_AUTHENTICATE = 'ApiKey, Basic realm="security", charset="UTF-8"'
 
@@ -66,7 +67,27 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         raise AuthenticationFailed("api key is expired")
     if not key.owner.is_active:
         raise AuthenticationFailed(f"the owner of api key [{key_id}] is disabled")
+    _note_use(key.id)
     return key
+
+
+_uses = threading.local()
+
+
+def _note_use(key_id: str) -> None:
+    """Remember a use; the first in each interval is written after the response has gone (request_finished)."""
+    if cache.add(f"apikeys:used:{key_id}", 1, timeout=settings.APIKEYS_LAST_USED_INTERVAL_SECONDS):
+        if not hasattr(_uses, "ids"):
+            _uses.ids = []
+        _uses.ids.append(key_id)
+
+
+def record_pending_uses(**kwargs) -> None:
+    """`request_finished` receiver: one UPDATE for the keys this request was the first in a while to use."""
+    ids = getattr(_uses, "ids", None)
+    if ids:
+        _uses.ids = []
+        record_last_used(ids)
 
 
 def _verify_cached(key: ApiKey, secret: str) -> bool:

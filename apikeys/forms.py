@@ -87,7 +87,9 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
     )
     expire = forms.BooleanField(required=False, label="Expire after time")
     expire_amount = forms.IntegerField(required=False, min_value=1, max_value=100_000, initial=30, label="Expire after")
-    expire_unit = forms.ChoiceField(choices=[(u, u.capitalize()) for u in UNIT_SUFFIX], initial="days", label="Unit")
+    expire_unit = forms.ChoiceField(
+        required=False, choices=[(u, u.capitalize()) for u in UNIT_SUFFIX], initial="days", label="Unit"
+    )
     include_metadata = forms.BooleanField(required=False, label="Include metadata")
     metadata = JsonEditorField(editor="metadata", label="Metadata", initial="{}")
 
@@ -118,7 +120,7 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
         if data.get("restrict"):
             body["role_descriptors"] = data["role_descriptors"]
         if data.get("expire"):
-            body["expiration"] = f"{data['expire_amount']}{UNIT_SUFFIX[data['expire_unit']]}"
+            body["expiration"] = f"{data['expire_amount']}{UNIT_SUFFIX[data['expire_unit'] or 'days']}"
         if data.get("include_metadata"):
             body["metadata"] = data["metadata"]
         return body

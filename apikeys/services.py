@@ -374,6 +374,10 @@ def _error_dict(exc: ServiceError) -> dict[str, Any]:
     return {"type": exc.error_type, "reason": exc.reason}
 
 
+def record_last_used(key_ids: list[str], when: datetime | None = None) -> None:
+    ApiKey.objects.filter(pk__in=key_ids).update(last_used=when or now_ms())
+
+
 # --- Invalidate and purge ---------------------------------------------------------------------------------
 
 INVALIDATE_FIELDS = {"ids", "id", "name", "username", "realm_name", "owner"}

@@ -187,10 +187,10 @@ def visible_key_or_404(principal: Principal, key_id: str) -> ApiKey:
 
 
 def read_only_reason(principal: Principal, key: ApiKey) -> str | None:
-    if key.owner_id != principal.user.pk:
-        return "You can't update this API key. It belongs to another user."
     if key.managed:
         return "This API key is managed by the system. You can't update it."
+    if key.owner_id != principal.user.pk:
+        return "You can't update this API key. It belongs to another user."
     if key.invalidated:
         return "This API key has been deleted. You can no longer update it."
     if key.is_expired():

@@ -122,6 +122,8 @@ APIKEYS_RETENTION_DAYS = int(os.environ.get("APIKEYS_RETENTION_DAYS", 7))
 APIKEYS_PURGE_INTERVAL_SECONDS = int(os.environ.get("APIKEYS_PURGE_INTERVAL_SECONDS", 3600))
 # How long a verified key or password is remembered (seconds).
 APIKEYS_AUTH_CACHE_SECONDS = int(os.environ.get("APIKEYS_AUTH_CACHE_SECONDS", 20 * 60))
+# `last_used` is written at most this often per key (seconds), after the response.
+APIKEYS_LAST_USED_INTERVAL_SECONDS = int(os.environ.get("APIKEYS_LAST_USED_INTERVAL_SECONDS", 60))
 APIKEYS_CLUSTER_NAME = os.environ.get("APIKEYS_CLUSTER_NAME", "apikeys-console")
 
 LOGGING = {

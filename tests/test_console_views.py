@@ -1,0 +1,246 @@
+"""Console views with Django's test client: fragments vs pages, CSRF, permissions, query counts."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apikeys.models import ApiKey
+from apikeys.services import create_managed_api_key
+from tests.conftest import PASSWORD, new_key
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def signed_in(user, csrf: bool = False) -> Client:
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(user)
+    return client
+
+
+def csrf_token(client: Client, url: str = "/api-keys/create/") -> str:
+    client.get(url)
+    return client.cookies["csrftoken"].value
+
+
+def test_the_list_needs_a_signed_in_user(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_an_api_key_header_never_signs_a_browser_in(client, alice):
+    created = new_key(alice)
+    response = client.get("/", HTTP_AUTHORIZATION=f"ApiKey {created.encoded}")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_the_list_is_a_full_page_and_the_table_a_fragment_for_htmx(alice):
+    new_key(alice, "visible-key")
+    client = signed_in(alice)
+    page = client.get("/api-keys/")
+    assert b"<html" in page.content and b"visible-key" in page.content
+    fragment = client.get("/api-keys/", HTTP_HX_TARGET="keys-table", **HTMX)
+    assert b"<html" not in fragment.content and b"visible-key" in fragment.content
+    assert b'id="filters"' not in fragment.content
+
+
+def test_the_create_form_is_a_flyout_for_htmx_and_a_page_otherwise(alice):
+    client = signed_in(alice)
+    assert b"<dialog" in client.get("/api-keys/create/", **HTMX).content
+    page = client.get("/api-keys/create/")
+    assert b"<html" in page.content and b"<dialog" not in page.content
+
+
+def test_creating_through_htmx_answers_the_callout_and_tells_the_table(alice):
+    client = signed_in(alice)
+    response = client.post("/api-keys/create/", {"name": "from-flyout"}, **HTMX)
+    assert response.status_code == 200
+    assert b"Created API key 'from-flyout'" in response.content
+    assert "apikeys-changed" in response["HX-Trigger"]
+    key = ApiKey.objects.get(name="from-flyout")
+    assert key.owner == alice
+    assert b"Copy this key now. You will not be able to view it again." in response.content
+
+
+def test_form_errors_come_back_in_the_flyout_and_create_nothing(alice):
+    client = signed_in(alice)
+    response = client.post("/api-keys/create/", {"name": "", "restrict": "on", "role_descriptors": "{oops"}, **HTMX)
+    assert response.status_code == 200
+    assert b"Enter a name." in response.content
+    assert b"Enter valid JSON." in response.content
+    assert not ApiKey.objects.exists()
+
+
+def test_schema_errors_name_the_path_and_line(alice):
+    client = signed_in(alice)
+    text = '{\n  "r": {\n    "cluster": ["fly"]\n  }\n}'
+    response = client.post("/api-keys/validate/", {"field": "role_descriptors", "role_descriptors": text}, **HTMX)
+    assert b"unknown cluster privilege [fly]" in response.content
+    assert b"r.cluster[0]" in response.content and b"Line 3." in response.content
+    ok = client.post("/api-keys/validate/", {"field": "metadata", "metadata": '{"a": 1}'}, **HTMX)
+    assert b"Valid JSON" in ok.content
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/api-keys/create/", {"name": "x"}),
+        ("/api-keys/validate/", {"field": "metadata", "metadata": "{}"}),
+        ("/api-keys/delete/", {"id": "placeholder"}),
+        ("/accounts/logout/", {}),
+    ],
+)
+def test_every_console_form_enforces_csrf(alice, url, data):
+    created = new_key(alice, "kept")
+    data = {k: (created.key.id if v == "placeholder" else v) for k, v in data.items()}
+    client = signed_in(alice, csrf=True)
+    assert client.post(url, data).status_code == 403
+    assert client.post(url, data, **HTMX).status_code == 403
+    assert ApiKey.objects.count() == 1 and not ApiKey.objects.get().invalidated
+
+
+def test_the_update_form_enforces_csrf_and_accepts_the_token(alice):
+    created = new_key(alice, metadata={"v": 1})
+    client = signed_in(alice, csrf=True)
+    url = f"/api-keys/{created.key.id}/"
+    assert client.post(url, {"role_descriptors": "{}", "metadata": '{"v": 2}'}).status_code == 403
+    token = csrf_token(client, url)
+    response = client.post(url, {"role_descriptors": "{}", "metadata": '{"v": 2}', "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert ApiKey.objects.get().metadata == {"v": 2}
+
+
+def test_htmx_requests_carry_the_csrf_header(alice):
+    client = signed_in(alice, csrf=True)
+    token = csrf_token(client)
+    response = client.post("/api-keys/create/", {"name": "via-htmx"}, HTTP_X_CSRFTOKEN=token, **HTMX)
+    assert response.status_code == 200
+    assert ApiKey.objects.filter(name="via-htmx").exists()
+
+
+def test_another_users_key_page_is_404_for_own_key_users(alice, bob):
+    theirs = new_key(bob, metadata={"v": 1})
+    client = signed_in(alice)
+    assert client.get(f"/api-keys/{theirs.key.id}/").status_code == 404
+    assert client.post(f"/api-keys/{theirs.key.id}/", {"role_descriptors": "{}", "metadata": "{}"}).status_code == 404
+    assert client.post(f"/api-keys/{theirs.key.id}/check/", {"cluster": "monitor"}).status_code == 404
+    assert ApiKey.objects.get().metadata == {"v": 1}
+
+
+def test_admins_see_but_cannot_update_other_users_keys(admin, alice):
+    theirs = new_key(alice, metadata={"v": 1})
+    client = signed_in(admin)
+    page = client.get(f"/api-keys/{theirs.key.id}/")
+    assert b"You can&#x27;t update this API key. It belongs to another user." in page.content
+    assert b"API key details" in page.content
+    assert client.post(f"/api-keys/{theirs.key.id}/", {"role_descriptors": "{}", "metadata": "{}"}).status_code == 403
+    assert ApiKey.objects.get().metadata == {"v": 1}
+
+
+def test_read_only_reasons_for_expired_invalidated_and_managed_keys(alice):
+    expired, invalidated = new_key(alice, "old"), new_key(alice, "gone")
+    ApiKey.objects.filter(pk=expired.key.id).update(expiration=timezone.now() - timedelta(minutes=1))
+    ApiKey.objects.filter(pk=invalidated.key.id).update(invalidated=True, invalidation=timezone.now())
+    client = signed_in(alice)
+    assert (
+        b"This API key has expired. You can no longer update it." in client.get(f"/api-keys/{expired.key.id}/").content
+    )
+    assert b"has been deleted" in client.get(f"/api-keys/{invalidated.key.id}/").content
+    for key_id in (expired.key.id, invalidated.key.id):
+        assert (
+            client.post(f"/api-keys/{key_id}/", {"role_descriptors": "{}", "metadata": '{"x": 1}'}).status_code == 403
+        )
+    assert not ApiKey.objects.exclude(metadata={}).exists()
+
+
+def test_managed_keys_are_read_only_even_for_admins(admin):
+    managed = create_managed_api_key("fleet")
+    page = signed_in(admin).get(f"/api-keys/{managed.key.id}/")
+    assert b"managed by the system" in page.content
+
+
+def test_own_key_users_cannot_delete_other_users_keys(alice, bob):
+    theirs = new_key(bob)
+    client = signed_in(alice)
+    response = client.post("/api-keys/delete/", {"id": theirs.key.id})
+    assert response.status_code == 302
+    assert not ApiKey.objects.get().invalidated
+    assert client.get(f"/api-keys/delete/?id={theirs.key.id}").context["count"] == 0
+
+
+def test_only_admins_delete_all_expired(alice, manager):
+    mine = new_key(alice)
+    ApiKey.objects.filter(pk=mine.key.id).update(expiration=timezone.now() - timedelta(days=1))
+    assert signed_in(alice).post("/api-keys/delete/", {"expired": "1"}).status_code == 403
+    assert not ApiKey.objects.get().invalidated
+    assert signed_in(manager).post("/api-keys/delete/", {"expired": "1"}).status_code == 302
+    assert ApiKey.objects.get().invalidated
+
+
+def test_users_without_privileges_see_the_not_allowed_state_and_cannot_create(charlie):
+    client = signed_in(charlie)
+    assert b"You do not have permission to manage API keys" in client.get("/").content
+    assert client.get("/api-keys/create/").status_code == 403
+    assert client.post("/api-keys/create/", {"name": "x"}).status_code == 403
+    assert client.post("/api-keys/delete/", {"id": "x"}).status_code == 403
+    assert not ApiKey.objects.exists()
+
+
+def test_readers_see_everyones_keys_with_owners_but_no_delete(reader, alice, bob):
+    new_key(alice, "alices")
+    new_key(bob, "bobs")
+    page = signed_in(reader).get("/")
+    assert b"alices" in page.content and b"bobs" in page.content
+    assert b">Owner<" in page.content
+    assert b">Delete<" not in page.content
+    assert b"Create API key" not in page.content
+
+
+def test_own_key_users_get_a_note_and_no_owner_column(alice):
+    new_key(alice)
+    page = signed_in(alice).get("/")
+    assert b"You are viewing your own API keys only." in page.content
+    assert b">Owner<" not in page.content
+
+
+def make_keys(user, count: int) -> None:
+    now = timezone.now()
+    ApiKey.objects.bulk_create(
+        ApiKey(
+            id=f"k{i:019d}",
+            name=f"key-{i:04d}",
+            owner=user,
+            username=user.username,
+            hash="x",
+            creation=now - timedelta(minutes=i),
+        )
+        for i in range(count)
+    )
+
+
+def list_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_list_page_makes_the_same_number_of_queries_for_25_and_250_rows(admin):
+    client = signed_in(admin)
+    make_keys(admin, 30)
+    small = list_queries(client, "/api-keys/?per_page=25")
+    ApiKey.objects.all().delete()
+    make_keys(admin, 300)
+    large = list_queries(client, "/api-keys/?per_page=100&page=3")
+    assert small == large
+
+
+def test_the_sign_in_form_signs_in_with_username_and_password(client, alice):
+    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302
+    assert re.search(r"API keys", client.get("/").content.decode())

@@ -1,0 +1,85 @@
+"""Several gunicorn workers on PostgreSQL + Redis: what one worker invalidates, the others refuse at once."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.db import connection
+
+from tests.conftest import PASSWORD, basic, new_key
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str, auth: str) -> int:
+    request = urllib.request.Request(url, headers={"Authorization": auth})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.fixture
+def gunicorn(transactional_db):
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.skip("needs DATABASE_URL on PostgreSQL and REDIS_URL (CI's second pass)")
+    db = connection.settings_dict
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/openapi.json", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_a_key_invalidated_through_one_worker_is_refused_by_every_worker(gunicorn, alice):
+    argon2 = Argon2PasswordHasher()
+    alice.password = argon2.encode(PASSWORD, argon2.salt())  # what the server's own hashers read
+    alice.save()
+    created = new_key(alice)
+    auth = f"ApiKey {created.encoded}"
+    # Warm both workers' view of the key (the cache is shared Redis; requests spread over the workers).
+    assert {get(gunicorn + "/_security/_authenticate", auth) for _ in range(20)} == {200}
+    request = urllib.request.Request(
+        gunicorn + "/_security/api_key",
+        data=f'{{"ids": ["{created.key.id}"]}}'.encode(),
+        method="DELETE",
+        headers={"Authorization": basic(alice), "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    assert {get(gunicorn + "/_security/_authenticate", auth) for _ in range(20)} == {401}
