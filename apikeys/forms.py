@@ -177,22 +177,25 @@ class KeyFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
     owner = forms.CharField(required=False, label="Owner", max_length=150)
 
+    def search_clause(self) -> dict[str, Any]:
+        """The search box alone: name or owner containing the text, ignoring case."""
+        text = ((self.cleaned_data if self.is_valid() else {}).get("q") or "").strip()
+        if not text:
+            return {"match_all": {}}
+        pattern = f"*{escape_wildcard(text)}*"
+        return {
+            "bool": {
+                "should": [
+                    {"wildcard": {"name": {"value": pattern, "case_insensitive": True}}},
+                    {"wildcard": {"username": {"value": pattern, "case_insensitive": True}}},
+                ]
+            }
+        }
+
     def query(self) -> dict[str, Any]:
         """The list's search and filters as a query DSL clause (the same engine as the query API)."""
         data = self.cleaned_data if self.is_valid() else {}
-        must: list[dict[str, Any]] = []
-        if text := (data.get("q") or "").strip():
-            pattern = f"*{escape_wildcard(text)}*"
-            must.append(
-                {
-                    "bool": {
-                        "should": [
-                            {"wildcard": {"name": {"value": pattern, "case_insensitive": True}}},
-                            {"wildcard": {"username": {"value": pattern, "case_insensitive": True}}},
-                        ]
-                    }
-                }
-            )
+        must: list[dict[str, Any]] = [self.search_clause()]
         if data.get("type") == "managed":
             must.append({"term": {"metadata.managed": True}})
         elif data.get("type") == "personal":

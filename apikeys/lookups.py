@@ -89,8 +89,11 @@ class CaseInsensitiveWildcard(Wildcard):
         return f"LOWER({lhs}) LIKE %s ESCAPE '\\'", [*lhs_params, to_like(self.rhs.lower())]
 
     def as_sqlite(self, compiler, connection):
-        # SQLite's LOWER folds ASCII letters only; a class of both cases per letter folds them all.
         lhs, lhs_params = self.process_lhs(compiler, connection)
+        if self.rhs.isascii():
+            # SQLite's LIKE ignores ASCII case by itself, and is much faster than GLOB with classes.
+            return f"{lhs} LIKE %s ESCAPE '\\'", [*lhs_params, to_like(self.rhs)]
+        # SQLite's LOWER folds ASCII letters only; a class of both cases per letter folds them all.
         return f"{lhs} GLOB %s", [*lhs_params, to_glob(self.rhs, case_insensitive=True)]
 
 

@@ -11,6 +11,11 @@ SERVICE_ACCOUNT_REALM = "_service_account"
 SERVICE_ACCOUNT_USERNAME = "elastic/console"
 
 
+def is_managed(metadata: dict | None) -> bool:
+    """Managed keys are those whose `metadata.managed` is true (as Kibana tells them apart)."""
+    return bool(metadata) and metadata.get("managed") in (True, "true")
+
+
 class Role(models.Model):
     name = models.CharField(max_length=507, unique=True)
     descriptor = models.JSONField(default=dict, help_text="A normalized Elasticsearch role descriptor.")
@@ -69,12 +74,18 @@ class ApiKey(models.Model):
             models.Index(fields=["invalidated", "creation", "id"], name="apikey_invalidated"),
             models.Index(fields=["invalidation", "id"], name="apikey_invalidation"),
             models.Index(fields=["managed", "creation", "id"], name="apikey_managed"),
+            models.Index(fields=["managed", "id"], name="apikey_type_sort"),
+            models.Index(fields=["invalidated", "expiration", "id"], name="apikey_status_sort"),
             models.Index(fields=["owner", "creation", "id"], name="apikey_owner"),
             models.Index(fields=["realm", "id"], name="apikey_realm"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.managed = is_managed(self.metadata)
+        super().save(*args, **kwargs)
 
     def is_expired(self, now=None) -> bool:
         return self.expiration is not None and self.expiration <= (now or timezone.now())

@@ -7,12 +7,15 @@ through JSON key lookups that work on SQLite and PostgreSQL), never a filter in 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, IsNull, LessThan, LessThanOrEqual
 from django.utils import timezone
@@ -189,6 +192,9 @@ def _term(fld: Field, value: Any, case_insensitive: bool = False) -> Q:
         raise QueryError(f"Field [{fld.name}] can only be queried with [exists]")
     if case_insensitive and fld.kind in ("keyword", "json"):
         return Q(CaseInsensitiveWildcard(fld.expression(), escape_wildcard(_keyword(value))))
+    if fld.name == "metadata.managed" and _keyword(value) == "true":
+        # The indexed `managed` column mirrors metadata.managed (ApiKey.save keeps them together).
+        return Q(managed=True)
     if fld.kind == "json":
         # Metadata is matched like Elasticsearch's flattened field: leaf values compared as keywords.
         return Q(Exact(fld.expression(), _keyword(value)))
@@ -904,3 +910,62 @@ def search(queryset: QuerySet, body: Mapping[str, Any], typed_keys: bool = False
     total = matching.count()
     rows = list(ordered.select_related(None)[start : start + size]) if size else []
     return SearchResult(total=total, keys=rows, sort_keys=keys, aggregations=aggregations)
+
+
+# --- Reads at scale: cached counts and deep pages ---------------------------------------------------------
+
+GENERATION_KEY = "apikeys:generation"
+COUNT_CACHE_SECONDS = 30
+
+
+def generation() -> int:
+    """A number every write to keys changes (services bump it), so cached reads never outlive a change."""
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, 1, timeout=None)
+        value = cache.get(GENERATION_KEY, 1)
+    return value
+
+
+def bump_generation() -> None:
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.add(GENERATION_KEY, 1, timeout=None)
+
+
+# Counting fewer rows than this is cheap: such answers are always computed afresh.
+CACHE_FROM_ROWS = 10_000
+
+
+def cached_count(parts: Any, compute: Callable[[], Any], rows: Callable[[Any], int] = lambda value: value) -> Any:
+    """`compute()`, remembered until the next write through the services (or 30 s, for keys that expire
+    meanwhile) when it counted many rows; small answers are recomputed every time."""
+    digest = hashlib.sha256(json.dumps([generation(), parts], sort_keys=True, default=str).encode()).hexdigest()
+    key = f"apikeys:count:{digest}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        if rows(value) >= CACHE_FROM_ROWS:
+            cache.set(key, value, timeout=COUNT_CACHE_SECONDS)
+    return value
+
+
+def _reversed(ordering: list[str]) -> list[str]:
+    return [field[1:] if field.startswith("-") else f"-{field}" for field in ordering]
+
+
+def page_ids(queryset: QuerySet, ordering: list[str], offset: int, limit: int, total: int) -> list[str]:
+    """The ids of one page. Only ids are read (an index can answer), and pages past the middle are walked
+    from the end with the order reversed, so the last page costs what the first does. The reversal mirrors
+    NULL placement too (SQLite and PostgreSQL both flip it with the direction)."""
+    if offset >= total:
+        return []
+    if offset > total // 2:
+        end = min(offset + limit, total)
+        from_end = total - end
+        rows = list(
+            queryset.order_by(*_reversed(ordering)).values_list("id", flat=True)[from_end : from_end + end - offset]
+        )
+        return rows[::-1]
+    return list(queryset.order_by(*ordering).values_list("id", flat=True)[offset : offset + limit])

@@ -23,10 +23,10 @@ from django.utils import timezone
 from . import keys
 from .durations import InvalidDuration, parse_duration
 from .errors import ServiceError
-from .models import SERVICE_ACCOUNT_USERNAME, ApiKey, User
+from .models import SERVICE_ACCOUNT_USERNAME, ApiKey, User, is_managed
 from .principals import Principal, user_roles
 from .privileges import InvalidRoleDescriptor, can_run_as, grants_nothing, validate_role_descriptors
-from .query import name_filter
+from .query import bump_generation, name_filter
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,16 @@ def evict_from_cache(key_ids: Iterable[str]) -> None:
     cache.delete_many([auth_cache_key(i) for i in key_ids])
 
 
-def evict_now_and_on_commit(key_ids: list[str]) -> None:
-    """Evict at once, and again after commit in case a request re-cached the key in between."""
-    evict_from_cache(key_ids)
-    transaction.on_commit(lambda: evict_from_cache(key_ids))
+def keys_changed(key_ids: list[str]) -> None:
+    """Forget what caches know of these keys (verified secrets, counts): at once, and again after commit in
+    case a request re-cached the old state in between."""
+
+    def forget() -> None:
+        evict_from_cache(key_ids)
+        bump_generation()
+
+    forget()
+    transaction.on_commit(forget)
 
 
 # --- Validation (shared by the API and the console forms) ---------------------------------------------
@@ -166,7 +172,7 @@ def parse_key_request(body: Any, what: str = "create_api_key") -> KeyRequest:
     )
 
 
-def _insert_key(owner: User, request: KeyRequest, limited_by: dict[str, dict], managed: bool = False) -> CreatedKey:
+def _insert_key(owner: User, request: KeyRequest, limited_by: dict[str, dict]) -> CreatedKey:
     secret = keys.generate_secret()
     key = ApiKey.objects.create(
         id=keys.generate_id(),
@@ -176,12 +182,12 @@ def _insert_key(owner: User, request: KeyRequest, limited_by: dict[str, dict], m
         realm=owner.realm,
         creation=now_ms(),
         expiration=request.expiration,
-        managed=managed,
         hash=keys.hash_secret(secret, settings.APIKEYS_HASH_ALGORITHM),
         role_descriptors=request.role_descriptors,
         limited_by=limited_by,
         metadata=request.metadata,
     )
+    keys_changed([])
     log.info("api key created id=%s name=%r owner=%s", key.id, key.name, owner.username)
     return CreatedKey(key, secret)
 
@@ -251,7 +257,7 @@ def create_managed_api_key(name: str, expiration: str | None = None) -> CreatedK
         if account.has_usable_password():
             account.set_unusable_password()
             account.save(update_fields=["password"])
-        return _insert_key(account, request, {}, managed=True)
+        return _insert_key(account, request, {})
 
 
 # --- Update -----------------------------------------------------------------------------------------------
@@ -298,6 +304,7 @@ def _apply_update(key: ApiKey, request: UpdateRequest, snapshot: dict[str, dict]
         key.role_descriptors, changed = request.role_descriptors, True
     if request.metadata is not None and request.metadata != key.metadata:
         key.metadata, changed = request.metadata, True
+        key.managed = is_managed(key.metadata)
     if request.expiration_given:
         key.expiration, changed = request.expiration, True
     if snapshot != key.limited_by:
@@ -305,7 +312,7 @@ def _apply_update(key: ApiKey, request: UpdateRequest, snapshot: dict[str, dict]
     return changed
 
 
-UPDATED_FIELDS = ["role_descriptors", "metadata", "expiration", "limited_by"]
+UPDATED_FIELDS = ["role_descriptors", "metadata", "managed", "expiration", "limited_by"]
 
 
 def update_api_key(principal: Principal, key_id: str, body: Any) -> bool:
@@ -318,7 +325,7 @@ def update_api_key(principal: Principal, key_id: str, body: Any) -> bool:
         changed = _apply_update(key, request, principal.snapshot(), now_ms())
         if changed:
             key.save(update_fields=UPDATED_FIELDS)
-            evict_now_and_on_commit([key.id])
+            keys_changed([key.id])
             log.info("api key updated id=%s owner=%s", key.id, principal.user.username)
     return changed
 
@@ -363,7 +370,7 @@ def bulk_update_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
                 changed_keys.append(key)
         if changed_keys:
             ApiKey.objects.bulk_update(changed_keys, UPDATED_FIELDS, batch_size=ID_CHUNK)
-            evict_now_and_on_commit(updated)
+            keys_changed(updated)
     result: dict[str, Any] = {"updated": updated, "noops": noops}
     if errors:
         result["errors"] = {"count": len(errors), "details": errors}
@@ -470,7 +477,7 @@ def invalidate_keys(scope: QuerySet, ids: list[str] | None, actor: str) -> dict[
         for start in range(0, len(newly), ID_CHUNK):
             ApiKey.objects.filter(pk__in=newly[start : start + ID_CHUNK]).update(invalidated=True, invalidation=now)
         if newly:
-            evict_now_and_on_commit(newly)
+            keys_changed(newly)
             transaction.on_commit(purge_if_due)
     if newly:
         log.info("api keys invalidated count=%d by=%s", len(newly), actor)
@@ -495,5 +502,6 @@ def purge_api_keys(now: datetime | None = None, retention_days: int | None = Non
             ApiKey.objects.filter(pk__in=ids[start : start + ID_CHUNK]).delete()
     if ids:
         evict_from_cache(ids)
+        bump_generation()
         log.info("api keys purged count=%d retention_days=%d", len(ids), days)
     return len(ids)

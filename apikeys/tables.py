@@ -5,14 +5,41 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import django_tables2 as tables
+from django.core.paginator import Paginator
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
 from .models import ApiKey
 
 JUST_NOW = timedelta(minutes=1)
+DEFAULT_SORT = "-created"
+# What each sortable column orders by; ties are broken by id so that pages never overlap.
+SORTS = {
+    "name": ("name", "id"),
+    "type": ("managed", "id"),
+    "owner": ("username", "id"),
+    "created": ("creation", "id"),
+    "status": ("invalidated", "expiration", "id"),
+}
+
+
+class WindowPaginator(Paginator):
+    """Pagination over one page the query already cut out: the rows given are that page, `total` is the
+    count of every matching row (so no OFFSET over the whole table happens here)."""
+
+    def __init__(self, object_list, per_page, total: int = 0, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.total = total
+
+    @cached_property
+    def count(self) -> int:
+        return self.total
+
+    def page(self, number):
+        return self._get_page(list(self.object_list), self.validate_number(number), self)
 
 
 def relative_time(moment: datetime | None, never: str = "Never") -> str:
@@ -53,11 +80,11 @@ class ApiKeyTable(tables.Table):
         orderable=False,
         attrs={"th": {"class": "select"}, "td": {"class": "select"}},
     )
-    name = tables.Column(verbose_name="Name", order_by=("name", "id"))
-    type = tables.Column(verbose_name="Type", accessor="managed", order_by=("managed", "id"))
-    owner = tables.Column(verbose_name="Owner", accessor="username", order_by=("username", "id"))
-    created = tables.Column(verbose_name="Created", accessor="creation", order_by=("creation", "id"))
-    status = tables.Column(verbose_name="Status", accessor="invalidated", order_by=("invalidated", "expiration", "id"))
+    name = tables.Column(verbose_name="Name", order_by=SORTS["name"])
+    type = tables.Column(verbose_name="Type", accessor="managed", order_by=SORTS["type"])
+    owner = tables.Column(verbose_name="Owner", accessor="username", order_by=SORTS["owner"])
+    created = tables.Column(verbose_name="Created", accessor="creation", order_by=SORTS["created"])
+    status = tables.Column(verbose_name="Status", accessor="invalidated", order_by=SORTS["status"])
     last_used = tables.Column(verbose_name="Last used", orderable=False, default="Never")
     actions = tables.Column(verbose_name="Actions", accessor="id", orderable=False, attrs={"td": {"class": "actions"}})
 
@@ -68,7 +95,7 @@ class ApiKeyTable(tables.Table):
         order_by_field = "sort"
         page_field = "page"
         per_page_field = "per_page"
-        order_by = "-created"
+        order_by = DEFAULT_SORT
         template_name = "apikeys/_table_body.html"
         attrs = {"class": "keys"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.contrib import messages
@@ -13,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
-from django_tables2 import RequestConfig
 
 from . import services
 from .errors import ServiceError
@@ -32,8 +32,8 @@ from .jsontext import JsonProblem
 from .models import ApiKey
 from .principals import Principal
 from .privileges import effective_cluster_privileges, has_privileges, key_role_sets
-from .query import compile_query, compute_aggregations
-from .tables import ApiKeyTable, relative_time, status_of
+from .query import cached_count, compile_query, compute_aggregations, page_ids
+from .tables import DEFAULT_SORT, SORTS, ApiKeyTable, WindowPaginator, relative_time, status_of
 
 KEYS_CHANGED = "apikeys-changed"
 MAX_LISTED_NAMES = 50
@@ -64,9 +64,7 @@ def _filter_counts(visible: QuerySet, filters: KeyFilterForm, show_owner: bool) 
     """Counts per filter value, from the same aggregations the query API offers (search applied)."""
     searched = visible
     if filters.is_valid() and filters.cleaned_data.get("q"):
-        only_search = KeyFilterForm({"q": filters.cleaned_data["q"], "status": "active"})
-        only_search.is_valid()
-        searched = visible.filter(compile_query(only_search.query()["bool"]["filter"][0]))
+        searched = visible.filter(compile_query(filters.search_clause()))
     aggs: dict[str, Any] = {
         "status": {"filters": {"filters": {k: v for k, v in STATUS_QUERIES.items() if k}}},
         "type": {"filters": {"filters": {"managed": {"term": {"metadata.managed": True}}}}},
@@ -81,6 +79,23 @@ def _filter_counts(visible: QuerySet, filters: KeyFilterForm, show_owner: bool) 
     return counts
 
 
+def _ordering(sort: str) -> tuple[str, list[str]]:
+    """The `sort` parameter (`name`, `-created`, ...) and the ORM ordering it means (ties broken by id)."""
+    name = sort.removeprefix("-")
+    if name not in SORTS:
+        sort, name = DEFAULT_SORT, DEFAULT_SORT.removeprefix("-")
+    fields = SORTS[name]
+    return sort, [f"-{f}" for f in fields] if sort.startswith("-") else list(fields)
+
+
+def _page_number(request: HttpRequest, pages: int) -> int:
+    try:
+        number = int(request.GET.get("page", 1))
+    except ValueError:
+        number = 1
+    return min(max(number, 1), pages)
+
+
 @login_required
 def key_list(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
@@ -88,26 +103,40 @@ def key_list(request: HttpRequest) -> HttpResponse:
     if visible is None:
         return render(request, "apikeys/list.html", {"not_allowed": True})
     filters = KeyFilterForm(request.GET)
-    matching = visible.filter(compile_query(filters.query()))
+    query = filters.query()
+    matching = visible.filter(compile_query(query))
+    scope = "all" if principal.can_read_all_keys else f"owner:{request.user.pk}"
+    # Counts are the slow part at 100,000 keys: remembered until the next write (or 30 s).
+    total = cached_count(["count", scope, query], matching.count)
+    counts = cached_count(
+        ["facets", scope, filters.search_clause()],
+        lambda: _filter_counts(visible, filters, principal.can_read_all_keys),
+        rows=lambda facets: facets["personal"] + facets["managed"],
+    )
+    per_page = _per_page(request)
+    page = _page_number(request, max(1, math.ceil(total / per_page)))
+    sort, ordering = _ordering(request.GET.get("sort", DEFAULT_SORT))
+    ids = page_ids(matching, ordering, (page - 1) * per_page, per_page, total)
     deletable = principal.deletable_keys()
     owner_id = request.user.pk
     table = ApiKeyTable(
-        matching,
+        ApiKey.objects.filter(pk__in=ids),
+        order_by=sort,
         show_owner=principal.can_read_all_keys,
         can_delete=lambda key: deletable is not None and (principal.can_manage_all_keys or key.owner_id == owner_id),
     )
-    RequestConfig(request, paginate={"per_page": _per_page(request)}).configure(table)
+    table.paginate(paginator_class=WindowPaginator, per_page=per_page, page=page, total=total)
     context = {
         "table": table,
         "filters": filters,
-        "counts": _filter_counts(visible, filters, principal.can_read_all_keys),
-        "has_any_key": visible.exists(),
+        "counts": counts,
+        "has_any_key": total > 0 or visible.exists(),
         "can_create": principal.can_manage_own_keys,
         "can_delete": deletable is not None,
         "can_delete_expired": principal.can_manage_all_keys,
         "own_keys_only": not principal.can_read_all_keys,
         "show_owner": principal.can_read_all_keys,
-        "per_page": _per_page(request),
+        "per_page": per_page,
         "per_page_choices": PER_PAGE_CHOICES,
         "query_string": request.GET.urlencode(),
     }

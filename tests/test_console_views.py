@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -225,6 +226,7 @@ def make_keys(user, count: int) -> None:
 
 
 def list_queries(client: Client, url: str) -> int:
+    cache.clear()  # a cold page: counts computed, not remembered
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     return len(queries)
@@ -244,3 +246,36 @@ def test_the_sign_in_form_signs_in_with_username_and_password(client, alice):
     response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
     assert re.search(r"API keys", client.get("/").content.decode())
+
+
+def test_remembered_counts_are_forgotten_when_a_key_changes(alice, monkeypatch):
+    monkeypatch.setattr("apikeys.query.CACHE_FROM_ROWS", 0)  # remember even small counts
+    client = signed_in(alice)
+    new_key(alice, "first")
+    assert b"of 1 API key" in client.get("/").content
+    new_key(alice, "second")
+    assert b"of 2 API keys" in client.get("/").content
+    client.post("/api-keys/delete/", {"id": ApiKey.objects.get(name="first").id})
+    assert b"of 1 API key" in client.get("/").content
+
+
+def test_a_page_past_the_middle_is_read_from_the_end_in_the_same_order(admin):
+    make_keys(admin, 60)
+    client = signed_in(admin)
+    names = []
+    for page in (1, 2, 3):
+        content = client.get(f"/api-keys/?sort=name&page={page}").content.decode()
+        names += re.findall(r">(key-\d{4})</a>", content)
+    assert names == sorted(names) and len(set(names)) == 60
+    last = client.get("/api-keys/?sort=-created&page=3").content.decode()
+    assert re.findall(r">(key-\d{4})</a>", last) == [f"key-{i:04d}" for i in range(50, 60)]
+
+
+def test_counts_are_remembered_until_the_next_write(alice, monkeypatch):
+    monkeypatch.setattr("apikeys.query.CACHE_FROM_ROWS", 0)
+    client = signed_in(alice)
+    new_key(alice, "first")
+    client.get("/")
+    ApiKey.objects.filter(name="first").update(name="renamed")  # behind the services' back: not counted
+    make_keys(alice, 2)
+    assert b"of 1 API key" in client.get("/").content

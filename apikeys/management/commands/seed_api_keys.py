@@ -11,6 +11,7 @@ from django.utils import timezone
 from apikeys import keys
 from apikeys.models import ApiKey, Role, User
 from apikeys.privileges import validate_role_descriptor
+from apikeys.query import bump_generation
 
 SERVICES = ["billing", "search", "ingest", "fleet", "beats", "reports", "etl", "backup", "alerts", "sync", "api", "web"]
 ENVIRONMENTS = ["prod", "staging", "dev", "qa"]
@@ -137,4 +138,5 @@ class Command(BaseCommand):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(insert, batch)
             made += len(batch)
+        bump_generation()
         self.stdout.write(f"Added {made} API keys for {owners} owner{'s' if owners != 1 else ''}.")
