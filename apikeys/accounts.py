@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.password_validation import ValidationError, validate_password
 from django.db import transaction
 
+from . import audit
 from .errors import ServiceError
 from .models import Role, User
 from .principals import Principal, user_role_names
@@ -41,6 +42,13 @@ def put_role(principal: Principal, name: str, body: Any) -> bool:
         raise ServiceError(str(exc), kind, path=exc.path) from exc
     with transaction.atomic():
         _, created = Role.objects.update_or_create(name=name, defaults={"descriptor": descriptor})
+        audit.record(
+            audit.Action.ROLE_CHANGE,
+            principal.user.username,
+            target=name,
+            client_address=principal.client_address,
+            created=created,
+        )
     log.info("role %s name=%s by=%s", "created" if created else "updated", name, principal.user.username)
     return created
 
@@ -50,6 +58,10 @@ def delete_role(principal: Principal, name: str) -> bool:
     _check_role_name(name)
     with transaction.atomic():
         deleted, _ = Role.objects.filter(name=name).delete()
+        if deleted:
+            audit.record(
+                audit.Action.ROLE_DELETE, principal.user.username, target=name, client_address=principal.client_address
+            )
     return bool(deleted)
 
 
@@ -134,6 +146,15 @@ def put_user(principal: Principal, username: str, body: Any) -> bool:
         user.save()
         if body.get("roles") is not None:
             user.roles.set(Role.objects.filter(name__in=body["roles"]))
+        changed = sorted(k for k in body if k != "password") + (["password"] if "password" in body else [])
+        audit.record(
+            audit.Action.USER_CHANGE,
+            principal.user.username,
+            target=username,
+            client_address=principal.client_address,
+            created=created,
+            fields=changed,
+        )
     log.info("user %s username=%s by=%s", "created" if created else "updated", username, principal.user.username)
     return created
 
@@ -144,6 +165,13 @@ def delete_user(principal: Principal, username: str) -> bool:
         raise ServiceError("users may not delete themselves")
     with transaction.atomic():
         deleted, _ = User.objects.filter(username=username, is_service_account=False).delete()
+        if deleted:
+            audit.record(
+                audit.Action.USER_DELETE,
+                principal.user.username,
+                target=username,
+                client_address=principal.client_address,
+            )
     return bool(deleted)
 
 

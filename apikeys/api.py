@@ -107,6 +107,13 @@ def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
                 413, "content_too_long_exception", f"request body is larger than the limit of [{limit}] bytes"
             )
         except AuthenticationFailed as exc:
+            if exc.retry_after:
+                return es_error(
+                    429,
+                    "too_many_requests",
+                    f"too many failed authentication attempts; retry in {exc.retry_after} seconds",
+                    headers={"Retry-After": str(exc.retry_after)},
+                )
             return es_error(401, "security_exception", exc.reason, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
         except ServiceError as exc:
             return es_error(exc.status, exc.error_type, exc.reason, **exc.extra)

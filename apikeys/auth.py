@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import threading
 from functools import cache as memoize
 
@@ -19,18 +20,24 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from . import keys
+from . import audit, keys
 from .models import ApiKey, User
 from .principals import Principal
 from .services import auth_cache_key, record_last_used
+from .throttle import count_failure
+
+log = logging.getLogger(__name__)
 
 WWW_AUTHENTICATE = 'ApiKey, Basic realm="security", charset="UTF-8"'
 
 
 class AuthenticationFailed(Exception):
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, key_id: str = "", username: str = ""):
         super().__init__(reason)
         self.reason = reason
+        self.key_id = key_id
+        self.username = username
+        self.retry_after: int | None = None
 
 
 @memoize
@@ -39,15 +46,53 @@ def _cache_salt() -> str:
     return hmac.new(settings.SECRET_KEY.encode(), b"apikeys-verified-cache", hashlib.sha256).hexdigest()
 
 
+def client_address(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
 def authenticate(request: HttpRequest) -> Principal:
+    """The caller of a JSON API request. Failures are audited and counted: many in a row answer 429."""
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.strip().partition(" ")
     scheme = scheme.lower()
-    if scheme == "apikey":
-        return Principal.for_api_key(authenticate_api_key(credentials.strip()))
-    if scheme == "basic":
-        return Principal.for_user(authenticate_basic(credentials.strip()))
-    raise AuthenticationFailed("missing authentication credentials for REST request")
+    try:
+        if scheme == "apikey":
+            principal = Principal.for_api_key(authenticate_api_key(credentials.strip()))
+        elif scheme == "basic":
+            principal = Principal.for_user(authenticate_basic(credentials.strip()))
+        else:
+            raise AuthenticationFailed("missing authentication credentials for REST request")
+    except AuthenticationFailed as failure:
+        if header:
+            _note_failure(request, failure)
+        raise
+    principal.client_address = client_address(request)
+    return principal
+
+
+def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> None:
+    address = client_address(request)
+    window = settings.APIKEYS_AUTH_FAILURE_WINDOW_SECONDS
+    waits = [count_failure(f"client:{address}", settings.APIKEYS_AUTH_FAILURES_PER_CLIENT, window)]
+    if failure.key_id:
+        waits.append(count_failure(f"key:{failure.key_id}", settings.APIKEYS_AUTH_FAILURES_PER_KEY, window))
+    failure.retry_after = max((w for w in waits if w), default=None)
+    log.warning(
+        "authentication failed: %s (key id %s, user %s, client %s)",
+        failure.reason,
+        failure.key_id or "-",
+        failure.username or "-",
+        address,
+    )
+    if failure.retry_after is None:  # once throttled, the log line above is enough: no write per guess
+        audit.record(
+            audit.Action.AUTH_FAILURE,
+            actor=failure.username,
+            key_id=failure.key_id,
+            client_address=address,
+            reason=failure.reason,
+            path=request.path[:200],
+        )
 
 
 def authenticate_api_key(encoded: str) -> ApiKey:
@@ -58,15 +103,15 @@ def authenticate_api_key(encoded: str) -> ApiKey:
     key = ApiKey.objects.select_related("owner").filter(pk=key_id).first() if len(key_id) <= 64 else None
     if key is None:
         keys.dummy_verify(secret, settings.APIKEYS_HASH_ALGORITHM)
-        raise AuthenticationFailed(f"unable to find apikey with id {key_id}")
+        raise AuthenticationFailed(f"unable to find apikey with id {key_id}", key_id=key_id[:64])
     if key.invalidated:
-        raise AuthenticationFailed(f"api key [{key_id}] has been invalidated")
+        raise AuthenticationFailed(f"api key [{key_id}] has been invalidated", key_id=key_id)
     if not _verify_cached(key, secret):
-        raise AuthenticationFailed(f"invalid credentials for API key [{key_id}]")
+        raise AuthenticationFailed(f"invalid credentials for API key [{key_id}]", key_id=key_id)
     if key.is_expired():
-        raise AuthenticationFailed("api key is expired")
+        raise AuthenticationFailed("api key is expired", key_id=key_id)
     if not key.owner.is_active:
-        raise AuthenticationFailed(f"the owner of api key [{key_id}] is disabled")
+        raise AuthenticationFailed(f"the owner of api key [{key_id}] is disabled", key_id=key_id)
     _note_use(key.id)
     return key
 
@@ -113,9 +158,13 @@ def authenticate_basic(credentials: str) -> User:
     user = User.objects.filter(username=username, is_service_account=False).first()
     if user is None:
         User().set_password(password)  # hash anyway, so an unknown user costs the same time
-        raise AuthenticationFailed(f"unable to authenticate user [{username}] for REST request [/_security]")
+        raise AuthenticationFailed(
+            f"unable to authenticate user [{username}] for REST request [/_security]", username=username
+        )
     if not user.is_active or not _password_matches(user, password):
-        raise AuthenticationFailed(f"unable to authenticate user [{username}] for REST request [/_security]")
+        raise AuthenticationFailed(
+            f"unable to authenticate user [{username}] for REST request [/_security]", username=username
+        )
     return user
 
 

@@ -7,11 +7,13 @@ import json
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from . import services
 from .errors import ServiceError
 from .jsontext import JsonProblem, line_of, parse_object
 from .lookups import escape_wildcard
+from .models import AuditEvent
 
 BOOKS_READ_ONLY = {
     "books-read-only": {
@@ -222,3 +224,20 @@ STATUS_QUERIES: dict[str, dict[str, Any]] = {
     "expired": {"bool": {"filter": [{"term": {"invalidated": False}}, {"range": {"expiration": {"lte": "now"}}}]}},
     "invalidated": {"term": {"invalidated": True}},
 }
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(required=False, label="Event", choices=[("", "All events"), *AuditEvent.Action.choices])
+    actor = forms.CharField(required=False, label="User", max_length=150)
+    key_id = forms.CharField(required=False, label="API key ID", max_length=64)
+
+    def events(self) -> QuerySet[AuditEvent]:
+        events = AuditEvent.objects.all()
+        data = self.cleaned_data if self.is_valid() else {}
+        if data.get("action"):
+            events = events.filter(action=data["action"])
+        if data.get("actor"):
+            events = events.filter(actor=data["actor"])
+        if data.get("key_id"):
+            events = events.filter(key_id=data["key_id"])
+        return events.order_by("-timestamp", "-id")

@@ -114,3 +114,35 @@ class ApiKey(models.Model):
         if self.last_used is not None:
             out["last_used"] = millis(self.last_used)
         return out
+
+
+class AuditEvent(models.Model):
+    """Who did what to which key or account, from where and when. Never holds a secret."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created API key"
+        GRANT = "grant", "Granted API key"
+        UPDATE = "update", "Updated API key"
+        INVALIDATE = "invalidate", "Invalidated API key"
+        PURGE = "purge", "Purged API keys"
+        ROLE_CHANGE = "role_change", "Changed role"
+        ROLE_DELETE = "role_delete", "Deleted role"
+        USER_CHANGE = "user_change", "Changed user"
+        USER_DELETE = "user_delete", "Deleted user"
+        AUTH_FAILURE = "auth_failure", "Authentication failed"
+        SIGN_IN_FAILURE = "sign_in_failure", "Sign-in failed"
+
+    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    actor = models.CharField(max_length=150, blank=True, default="", help_text="Username, or empty when unknown.")
+    key_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    target = models.CharField(max_length=512, blank=True, default="", help_text="Key name, role or user.")
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["action", "timestamp"], name="audit_action")]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action} {self.actor} {self.key_id or self.target}"

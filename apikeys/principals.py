@@ -27,6 +27,7 @@ class Principal:
     user: User
     api_key: ApiKey | None = None
     role_sets: list[RoleSet] = field(default_factory=list)
+    client_address: str | None = None
 
     @classmethod
     def for_user(cls, user: User) -> Principal:

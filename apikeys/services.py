@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import keys
+from . import audit, keys
 from .durations import InvalidDuration, parse_duration
 from .errors import ServiceError
 from .models import SERVICE_ACCOUNT_USERNAME, ApiKey, User, is_managed
@@ -172,7 +172,13 @@ def parse_key_request(body: Any, what: str = "create_api_key") -> KeyRequest:
     )
 
 
-def _insert_key(owner: User, request: KeyRequest, limited_by: dict[str, dict]) -> CreatedKey:
+def _insert_key(
+    owner: User,
+    request: KeyRequest,
+    limited_by: dict[str, dict],
+    by: Principal | None,
+    action: str = audit.Action.CREATE,
+) -> CreatedKey:
     secret = keys.generate_secret()
     key = ApiKey.objects.create(
         id=keys.generate_id(),
@@ -186,6 +192,14 @@ def _insert_key(owner: User, request: KeyRequest, limited_by: dict[str, dict]) -
         role_descriptors=request.role_descriptors,
         limited_by=limited_by,
         metadata=request.metadata,
+    )
+    audit.record(
+        action,
+        actor=by.user.username if by else "system",
+        key_id=key.id,
+        target=key.name,
+        client_address=by.client_address if by else None,
+        owner=owner.username,
     )
     keys_changed([])
     log.info("api key created id=%s name=%r owner=%s", key.id, key.name, owner.username)
@@ -203,7 +217,7 @@ def create_api_key(principal: Principal, body: Any) -> CreatedKey:
             "creating derived api keys requires an explicit role descriptor that is empty (has no privileges)"
         )
     with transaction.atomic():
-        return _insert_key(principal.user, request, principal.snapshot())
+        return _insert_key(principal.user, request, principal.snapshot(), principal)
 
 
 GRANT_FIELDS = {"grant_type", "username", "password", "run_as", "api_key"}
@@ -243,7 +257,7 @@ def grant_api_key(principal: Principal, body: Any) -> CreatedKey:
             )
         owner = target
     with transaction.atomic():
-        return _insert_key(owner, request, user_roles(owner))
+        return _insert_key(owner, request, user_roles(owner), principal, audit.Action.GRANT)
 
 
 def create_managed_api_key(name: str, expiration: str | None = None) -> CreatedKey:
@@ -257,7 +271,7 @@ def create_managed_api_key(name: str, expiration: str | None = None) -> CreatedK
         if account.has_usable_password():
             account.set_unusable_password()
             account.save(update_fields=["password"])
-        return _insert_key(account, request, {})
+        return _insert_key(account, request, {}, None)
 
 
 # --- Update -----------------------------------------------------------------------------------------------
@@ -325,6 +339,13 @@ def update_api_key(principal: Principal, key_id: str, body: Any) -> bool:
         changed = _apply_update(key, request, principal.snapshot(), now_ms())
         if changed:
             key.save(update_fields=UPDATED_FIELDS)
+            audit.record(
+                audit.Action.UPDATE,
+                actor=principal.user.username,
+                key_id=key.id,
+                target=key.name,
+                client_address=principal.client_address,
+            )
             keys_changed([key.id])
             log.info("api key updated id=%s owner=%s", key.id, principal.user.username)
     return changed
@@ -370,6 +391,12 @@ def bulk_update_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
                 changed_keys.append(key)
         if changed_keys:
             ApiKey.objects.bulk_update(changed_keys, UPDATED_FIELDS, batch_size=ID_CHUNK)
+            audit.record_many(
+                audit.Action.UPDATE,
+                principal.user.username,
+                [(k.id, k.name) for k in changed_keys],
+                principal.client_address,
+            )
             keys_changed(updated)
     result: dict[str, Any] = {"updated": updated, "noops": noops}
     if errors:
@@ -455,32 +482,40 @@ def invalidation_scope(principal: Principal, selectors: Mapping[str, Any], actio
 def invalidate_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
     selectors = parse_invalidate(body)
     scope = invalidation_scope(principal, selectors, "cluster:admin/xpack/security/api_key/invalidate")
-    return invalidate_keys(scope, selectors["ids"], principal.user.username)
+    return invalidate_keys(scope, selectors["ids"], principal)
 
 
-def invalidate_keys(scope: QuerySet, ids: list[str] | None, actor: str) -> dict[str, Any]:
+def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal) -> dict[str, Any]:
     """Invalidate the keys of `scope` (restricted to `ids` when given): one set-based transaction."""
     now = now_ms()
     newly: list[str] = []
     before: list[str] = []
     with transaction.atomic():
         if ids is None:
-            rows = list(scope.select_for_update().values_list("id", "invalidated"))
+            rows = list(scope.select_for_update().values_list("id", "invalidated", "name"))
         else:
             rows = []
             unique = list(dict.fromkeys(ids))
             for start in range(0, len(unique), ID_CHUNK):
                 chunk = unique[start : start + ID_CHUNK]
-                rows += list(scope.select_for_update().filter(pk__in=chunk).values_list("id", "invalidated"))
-        for key_id, invalidated in rows:
+                rows += list(scope.select_for_update().filter(pk__in=chunk).values_list("id", "invalidated", "name"))
+        names = {}
+        for key_id, invalidated, name in rows:
             (before if invalidated else newly).append(key_id)
+            names[key_id] = name
         for start in range(0, len(newly), ID_CHUNK):
             ApiKey.objects.filter(pk__in=newly[start : start + ID_CHUNK]).update(invalidated=True, invalidation=now)
         if newly:
+            audit.record_many(
+                audit.Action.INVALIDATE,
+                principal.user.username,
+                [(i, names[i]) for i in newly],
+                principal.client_address,
+            )
             keys_changed(newly)
             transaction.on_commit(purge_if_due)
     if newly:
-        log.info("api keys invalidated count=%d by=%s", len(newly), actor)
+        log.info("api keys invalidated count=%d by=%s", len(newly), principal.user.username)
     return {"invalidated_api_keys": newly, "previously_invalidated_api_keys": before, "error_count": 0}
 
 
@@ -497,9 +532,12 @@ def purge_api_keys(now: datetime | None = None, retention_days: int | None = Non
     cutoff = (now or timezone.now()) - timedelta(days=days)
     with transaction.atomic():
         doomed = ApiKey.objects.filter(Q(invalidated=True, invalidation__lt=cutoff) | Q(expiration__lt=cutoff))
-        ids = list(doomed.values_list("id", flat=True))
+        gone = list(doomed.values_list("id", "name"))
+        ids = [key_id for key_id, _ in gone]
         for start in range(0, len(ids), ID_CHUNK):
             ApiKey.objects.filter(pk__in=ids[start : start + ID_CHUNK]).delete()
+        if gone:
+            audit.record_many(audit.Action.PURGE, "system", gone)
     if ids:
         evict_from_cache(ids)
         bump_generation()

@@ -9,8 +9,9 @@ urlpatterns = [
     path("api-keys/create/", views.create_key, name="create_key"),
     path("api-keys/validate/", views.validate_json, name="validate_json"),
     path("api-keys/delete/", views.delete_keys, name="delete_keys"),
+    path("audit/", views.audit_log, name="audit_log"),
     path("api-keys/<str:key_id>/", views.key_detail, name="key_detail"),
     path("api-keys/<str:key_id>/check/", views.check_privileges, name="check_privileges"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,12 +18,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from . import services
+from . import audit, services
 from .errors import ServiceError
 from .forms import (
     BOILERPLATES,
     PER_PAGE_CHOICES,
     STATUS_QUERIES,
+    AuditFilterForm,
     CheckPrivilegesForm,
     CreateKeyForm,
     KeyFilterForm,
@@ -34,19 +38,60 @@ from .principals import Principal
 from .privileges import effective_cluster_privileges, has_privileges, key_role_sets
 from .query import cached_count, compile_query, compute_aggregations, page_ids
 from .tables import DEFAULT_SORT, SORTS, ApiKeyTable, WindowPaginator, relative_time, status_of
+from .throttle import count_failure, forget, is_throttled
 
 KEYS_CHANGED = "apikeys-changed"
 MAX_LISTED_NAMES = 50
 
 
 def principal_of(request: HttpRequest) -> Principal:
-    return Principal.for_user(request.user)
+    principal = Principal.for_user(request.user)
+    principal.client_address = request.META.get("REMOTE_ADDR") or None
+    return principal
 
 
 def render_page_or_fragment(
     request: HttpRequest, page: str, fragment: str, context: dict[str, Any], **kwargs
 ) -> HttpResponse:
     return render(request, fragment if request.htmx and not request.htmx.boosted else page, context, **kwargs)
+
+
+# --- Sign in ---------------------------------------------------------------------------------------------
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in, locked for a while after repeated failures for one username from one address."""
+
+    redirect_authenticated_user = True
+
+    def _scope(self) -> str:
+        username = self.request.POST.get("username", "")[:150].lower()
+        return f"sign-in:{username}:{self.request.META.get('REMOTE_ADDR', '')}"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        wait = is_throttled(self._scope(), settings.APIKEYS_SIGN_IN_FAILURES, settings.APIKEYS_SIGN_IN_WINDOW_SECONDS)
+        if wait:
+            minutes = math.ceil(wait / 60)
+            message = f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+            response = self.render_to_response(
+                self.get_context_data(form=self.get_form(), throttled=message), status=429
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form) -> HttpResponse:
+        count_failure(self._scope(), settings.APIKEYS_SIGN_IN_FAILURES, settings.APIKEYS_SIGN_IN_WINDOW_SECONDS)
+        audit.record(
+            audit.Action.SIGN_IN_FAILURE,
+            actor=self.request.POST.get("username", "")[:150],
+            client_address=self.request.META.get("REMOTE_ADDR") or None,
+        )
+        return super().form_invalid(form)
+
+    def form_valid(self, form) -> HttpResponse:
+        forget(self._scope(), settings.APIKEYS_SIGN_IN_WINDOW_SECONDS)
+        return super().form_valid(form)
 
 
 # --- List -------------------------------------------------------------------------------------------------
@@ -318,7 +363,7 @@ def delete_keys(request: HttpRequest) -> HttpResponse:
     scope, ids, mode = _delete_scope(request, principal, params)
     if request.method == "POST":
         names = dict(scope.filter(pk__in=ids).values_list("id", "name")) if ids else {}
-        result = services.invalidate_keys(scope, ids, request.user.username)
+        result = services.invalidate_keys(scope, ids, principal)
         deleted = result["invalidated_api_keys"]
         if len(deleted) == 1:
             name = names.get(deleted[0]) or ApiKey.objects.filter(pk=deleted[0]).values_list("name", flat=True).first()
@@ -349,3 +394,21 @@ def delete_keys(request: HttpRequest) -> HttpResponse:
         "filter_fields": [(k, params.get(k, "")) for k in ("q", "type", "status", "owner")],
     }
     return render_page_or_fragment(request, "apikeys/delete.html", "apikeys/_confirm_delete.html", context)
+
+
+# --- Audit log --------------------------------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 50
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    principal = principal_of(request)
+    if not principal.has_cluster("manage_security"):
+        raise PermissionDenied("Only administrators can read the audit log")
+    filters = AuditFilterForm(request.GET)
+    events = filters.events()
+    paginator = Paginator(events, AUDIT_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = {"filters": filters, "page": page, "query_string": request.GET.urlencode()}
+    return render(request, "apikeys/audit.html", context)

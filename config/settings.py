@@ -124,11 +124,36 @@ APIKEYS_PURGE_INTERVAL_SECONDS = int(os.environ.get("APIKEYS_PURGE_INTERVAL_SECO
 APIKEYS_AUTH_CACHE_SECONDS = int(os.environ.get("APIKEYS_AUTH_CACHE_SECONDS", 20 * 60))
 # `last_used` is written at most this often per key (seconds), after the response.
 APIKEYS_LAST_USED_INTERVAL_SECONDS = int(os.environ.get("APIKEYS_LAST_USED_INTERVAL_SECONDS", 60))
+# Failed API authentications per window before answers turn to 429 (a success is never refused).
+APIKEYS_AUTH_FAILURE_WINDOW_SECONDS = int(os.environ.get("APIKEYS_AUTH_FAILURE_WINDOW_SECONDS", 60))
+APIKEYS_AUTH_FAILURES_PER_KEY = int(os.environ.get("APIKEYS_AUTH_FAILURES_PER_KEY", 10))
+APIKEYS_AUTH_FAILURES_PER_CLIENT = int(os.environ.get("APIKEYS_AUTH_FAILURES_PER_CLIENT", 100))
+# Failed console sign-ins per username and client before a lock-out of one window.
+APIKEYS_SIGN_IN_FAILURES = int(os.environ.get("APIKEYS_SIGN_IN_FAILURES", 5))
+APIKEYS_SIGN_IN_WINDOW_SECONDS = int(os.environ.get("APIKEYS_SIGN_IN_WINDOW_SECONDS", 900))
 APIKEYS_CLUSTER_NAME = os.environ.get("APIKEYS_CLUSTER_NAME", "apikeys-console")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"scrub_secrets": {"()": "apikeys.logs.ScrubSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub_secrets"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# Browser hardening. Behind HTTPS (DJANGO_HTTPS=true): secure cookies, HSTS and a redirect to HTTPS.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+HTTPS = env_bool("DJANGO_HTTPS")
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 31536000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS if host not in ("*",)]

@@ -1,0 +1,49 @@
+"""The audit log: every change to keys, roles and users, and every failed authentication. Written in the
+same transaction as the change it records, so neither exists without the other. Never holds a secret."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from .models import AuditEvent
+
+Action = AuditEvent.Action
+COLUMNS = ["timestamp", "action", "actor", "key_id", "target", "client_address", "details"]
+
+
+def record(
+    action: str,
+    actor: str = "",
+    key_id: str = "",
+    target: str = "",
+    client_address: str | None = None,
+    **details: Any,
+) -> None:
+    AuditEvent.objects.create(
+        action=action,
+        actor=actor[:150],
+        key_id=key_id[:64],
+        target=target[:512],
+        client_address=client_address,
+        details=details,
+    )
+
+
+def record_many(action: str, actor: str, keys: Iterable[tuple[str, str]], client_address: str | None = None) -> None:
+    """One event per (key id, key name), inserted set-based: invalidating 10,000 keys stays one quick step."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [(now, action, actor[:150], key_id, name[:512], client_address, "{}") for key_id, name in keys]
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 1000):
+            cursor.executemany(sql, rows[start : start + 1000])
+
+
+def describe(event: AuditEvent) -> str:
+    return json.dumps(event.details, sort_keys=True) if event.details else ""

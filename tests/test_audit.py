@@ -1,0 +1,84 @@
+"""Every change and every failed authentication leaves an audit event, never a secret."""
+
+from datetime import timedelta
+
+from django.test import Client
+from django.utils import timezone
+
+from apikeys.models import ApiKey, AuditEvent
+from apikeys.services import purge_api_keys
+from tests.conftest import PASSWORD, apikey_header, basic
+
+KEYS = "/_security/api_key"
+
+
+def actions() -> list[str]:
+    return list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+
+
+def test_key_changes_are_audited_with_who_what_and_where(api, alice):
+    created = api("POST", KEYS, basic(alice), {"name": "audited"}).json()
+    api("PUT", f"{KEYS}/{created['id']}", basic(alice), {"metadata": {"a": 1}})
+    api("POST", f"{KEYS}/_bulk_update", basic(alice), {"ids": [created["id"]], "metadata": {"a": 2}})
+    api("DELETE", KEYS, basic(alice), {"ids": [created["id"]]})
+    assert actions() == ["create", "update", "update", "invalidate"]
+    for event in AuditEvent.objects.all():
+        assert event.actor == "alice" and event.key_id == created["id"] and event.target == "audited"
+        assert event.client_address == "127.0.0.1"
+        assert created["api_key"] not in str(event.details) and created["encoded"] not in str(event.details)
+
+
+def test_an_update_that_changes_nothing_is_not_audited(api, alice):
+    created = api("POST", KEYS, basic(alice), {"name": "same", "metadata": {"a": 1}}).json()
+    api("PUT", f"{KEYS}/{created['id']}", basic(alice), {"metadata": {"a": 1}})
+    assert actions() == ["create"]
+
+
+def test_grants_purges_roles_and_users_are_audited(api, admin, alice, settings):
+    body = {"grant_type": "password", "username": "alice", "password": PASSWORD, "api_key": {"name": "g"}}
+    granted = api("POST", f"{KEYS}/grant", basic(admin), body).json()
+    api("PUT", "/_security/role/r1", basic(admin), {"cluster": ["monitor"]})
+    api("PUT", "/_security/user/zed", basic(admin), {"password": "long enough", "roles": ["r1"]})
+    api("DELETE", "/_security/user/zed", basic(admin))
+    api("DELETE", "/_security/role/r1", basic(admin))
+    ApiKey.objects.filter(pk=granted["id"]).update(expiration=timezone.now() - timedelta(days=30))
+    purge_api_keys()
+    assert actions() == ["grant", "role_change", "user_change", "user_delete", "role_delete", "purge"]
+    user_change = AuditEvent.objects.get(action="user_change")
+    assert user_change.details == {"created": True, "fields": ["roles", "password"]}
+    assert "long enough" not in str(AuditEvent.objects.values_list())
+
+
+def test_authentication_failures_are_audited_without_the_secret(api, alice):
+    api("GET", "/_security/_authenticate", apikey_header("bm9wZTpzZWNyZXQtdmFsdWU="))  # nope:secret-value
+    api("GET", "/_security/_authenticate", basic(alice, "wrong-password"))
+    failures = AuditEvent.objects.filter(action="auth_failure").order_by("id")
+    assert [(e.key_id, e.actor) for e in failures] == [("nope", ""), ("", "alice")]
+    assert "secret-value" not in str(list(AuditEvent.objects.values_list()))
+    assert "wrong-password" not in str(list(AuditEvent.objects.values_list()))
+
+
+def test_console_sign_in_failures_are_audited(client, alice):
+    client.post("/accounts/login/", {"username": "alice", "password": "nope"})
+    event = AuditEvent.objects.get()
+    assert event.action == "sign_in_failure" and event.actor == "alice"
+
+
+def test_console_deletes_are_audited(alice, api):
+    created = api("POST", KEYS, basic(alice), {"name": "from-console"}).json()
+    browser = Client()
+    browser.force_login(alice)
+    browser.post("/api-keys/delete/", {"id": created["id"]})
+    assert actions() == ["create", "invalidate"]
+
+
+def test_the_audit_log_page_is_for_administrators_only(admin, alice, api):
+    api("POST", KEYS, basic(alice), {"name": "seen-in-audit"})
+    browser = Client()
+    browser.force_login(alice)
+    assert browser.get("/audit/").status_code == 403
+    browser.force_login(admin)
+    page = browser.get("/audit/")
+    assert page.status_code == 200 and b"seen-in-audit" in page.content
+    filtered = browser.get("/audit/?action=invalidate")
+    assert b"seen-in-audit" not in filtered.content
