@@ -33,7 +33,7 @@ from .forms import (
     pretty,
 )
 from .jsontext import JsonProblem
-from .models import ApiKey
+from .models import ApiKey, AuditEvent
 from .principals import Principal
 from .privileges import effective_cluster_privileges, has_privileges, key_role_sets
 from .query import cached_count, compile_query, compute_aggregations, page_ids
@@ -41,6 +41,7 @@ from .tables import DEFAULT_SORT, SORTS, ApiKeyTable, WindowPaginator, relative_
 from .throttle import count_failure, forget, is_throttled
 
 KEYS_CHANGED = "apikeys-changed"
+KEY_EVENTS_SHOWN = 20
 MAX_LISTED_NAMES = 50
 
 
@@ -307,6 +308,7 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "limited_by_text": pretty(key.limited_by),
         "metadata_text": pretty(key.metadata),
         "check_form": CheckPrivilegesForm(),
+        "key_events": AuditEvent.objects.filter(key_id=key.id).order_by("-timestamp", "-id")[:KEY_EVENTS_SHOWN],
     }
     return render(request, "apikeys/detail.html", context, status=400 if request.method == "POST" else 200)
 

@@ -82,3 +82,13 @@ def test_the_audit_log_page_is_for_administrators_only(admin, alice, api):
     assert page.status_code == 200 and b"seen-in-audit" in page.content
     filtered = browser.get("/audit/?action=invalidate")
     assert b"seen-in-audit" not in filtered.content
+
+
+def test_the_key_page_shows_the_keys_history(alice, api):
+    created = api("POST", KEYS, basic(alice), {"name": "with-history"}).json()
+    api("PUT", f"{KEYS}/{created['id']}", basic(alice), {"metadata": {"a": 1}})
+    browser = Client()
+    browser.force_login(alice)
+    page = browser.get(f"/api-keys/{created['id']}/").content.decode()
+    assert "History" in page
+    assert "Created API key by alice from 127.0.0.1" in page and "Updated API key by alice" in page
