@@ -48,6 +48,9 @@ class Call:
         unknown = sorted(set(request.GET) - allowed_params - COMMON_PARAMS)
         if unknown:
             raise ServiceError(f"request [{request.path}] contains unrecognized parameter: [{unknown[0]}]")
+        texts = [request.path, *(text for key, values in request.GET.lists() for text in (key, *values))]
+        if not all(storable(text) for text in texts):
+            raise ServiceError("the request path and parameters may not contain NUL characters")
 
     def param(self, name: str) -> str | None:
         return self.request.GET.get(name)
@@ -72,9 +75,51 @@ class Call:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ServiceError(f"Failed to parse request body: {exc}", "x_content_parse_exception") from exc
+        except RecursionError as exc:
+            raise _too_deep() from exc
         if not isinstance(data, dict):
             raise ServiceError("request body must be a JSON object", "x_content_parse_exception")
+        check_body(data)
         return data
+
+
+MAX_BODY_DEPTH = 100
+
+
+def storable(text: str) -> bool:
+    """Whether a text column can hold `text`: PostgreSQL refuses NUL, and UTF-8 has no unpaired surrogates."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _too_deep() -> ServiceError:
+    return ServiceError(
+        f"Failed to parse request body: nesting depth exceeds the maximum allowed depth [{MAX_BODY_DEPTH}]",
+        "x_content_parse_exception",
+    )
+
+
+def check_body(data: Any) -> None:
+    """Refuse a body that no column can store or that nests deeper than every caller may recurse. Walked
+    with a stack, not recursion, so a deep body cannot exhaust the interpreter's stack here either."""
+    todo = [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_BODY_DEPTH:
+                raise _too_deep()
+            items = [*value, *value.values()] if isinstance(value, dict) else value
+            todo.extend((item, depth + 1) for item in items)
+        elif isinstance(value, str) and not storable(value):
+            raise ServiceError(
+                "Failed to parse request body: strings may not contain NUL characters or unpaired surrogates",
+                "x_content_parse_exception",
+            )
 
 
 Handler = Callable[..., Any]

@@ -540,6 +540,19 @@ def effective_cluster_privileges(role_sets: list[RoleSet]) -> list[str]:
     return sorted(name for name in names if has_cluster(role_sets, name))
 
 
+def effective_index_privileges(role_descriptors: RoleSet, limited_by: RoleSet) -> list[tuple[str, list[str]]]:
+    """For each index name pattern a key's descriptors mention (its owner's, when it has none), the
+    privileges it really holds there: those its owner snapshot grants too."""
+    sets = key_role_sets(role_descriptors, limited_by)
+    out = []
+    for descriptor in (role_descriptors or limited_by).values():
+        for entry in descriptor.get("indices", []):
+            for name in entry["names"]:
+                held = [p for p in entry["privileges"] if has_index(sets, name, p)]
+                out.append((name, held))
+    return out
+
+
 SUPERUSER_DESCRIPTOR = normalize(
     {
         "cluster": ["all"],

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from . import audit, services
@@ -35,7 +36,7 @@ from .forms import (
 from .jsontext import JsonProblem
 from .models import ApiKey, AuditEvent
 from .principals import Principal
-from .privileges import effective_cluster_privileges, has_privileges, key_role_sets
+from .privileges import effective_cluster_privileges, effective_index_privileges, has_privileges, key_role_sets
 from .query import cached_count, compile_query, compute_aggregations, page_ids
 from .tables import DEFAULT_SORT, SORTS, ApiKeyTable, WindowPaginator, relative_time, status_of
 from .throttle import count_failure, forget, is_throttled
@@ -143,6 +144,7 @@ def _page_number(request: HttpRequest, pages: int) -> int:
 
 
 @login_required
+@vary_on_headers("HX-Request")
 def key_list(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
     visible = principal.visible_keys()
@@ -196,6 +198,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def create_key(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
     if not principal.can_manage_own_keys:
@@ -304,6 +307,7 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "created": relative_time(key.creation),
         "last_used": relative_time(key.last_used),
         "effective_cluster": effective_cluster_privileges(key_role_sets(key.role_descriptors, key.limited_by)),
+        "effective_indices": effective_index_privileges(key.role_descriptors, key.limited_by),
         "descriptors_text": pretty(key.role_descriptors),
         "limited_by_text": pretty(key.limited_by),
         "metadata_text": pretty(key.metadata),
@@ -315,6 +319,7 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@vary_on_headers("HX-Request")
 def check_privileges(request: HttpRequest, key_id: str) -> HttpResponse:
     principal = principal_of(request)
     key = visible_key_or_404(principal, key_id)
@@ -359,6 +364,7 @@ def _delete_scope(request: HttpRequest, principal: Principal, params) -> tuple[Q
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def delete_keys(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
     params = request.POST if request.method == "POST" else request.GET

@@ -44,7 +44,9 @@
         if (returnTo && document.contains(returnTo)) returnTo.focus();
       });
       dialog.showModal();
-      var first = dialog.querySelector("input:not([type=hidden]):not([disabled]), textarea, select, button.primary, button.danger");
+      // A confirmation starts on its safe choice ([autofocus]); a form on its first field.
+      var first = dialog.querySelector("[autofocus]") ||
+        dialog.querySelector("input:not([type=hidden]):not([disabled]), textarea, select, button.primary, button.danger");
       if (first) first.focus();
     });
   }
@@ -143,6 +145,19 @@
     }
   });
 
+  // The new key is shown once: focus it, ready to copy, so keyboard and screen reader users land on it.
+  function initCreated(root) {
+    each(root, "#created-key", function (field) { field.focus(); });
+  }
+
+  // A form that comes back with errors puts the cursor on the first field to fix (the old one is gone).
+  function initInvalid(root) {
+    each(root, "form", function (form) {
+      var invalid = form.querySelector("[aria-invalid=true]");
+      if (invalid) invalid.focus();
+    });
+  }
+
   // Bulk selection: the button says how many keys it will delete.
   function syncBulk(form) {
     var button = form.querySelector("#bulk-delete");
@@ -160,6 +175,19 @@
     });
   }
 
+  // Keep URLs short and bookmarkable: the filter form's empty fields are left out of its GET requests.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") return;
+    var params = event.detail.parameters;
+    var keys = params instanceof FormData ? Array.from(params.keys()) : Object.keys(params);
+    keys.forEach(function (key) {
+      var value = params instanceof FormData ? params.get(key) : params[key];
+      if (value === "") {
+        if (params instanceof FormData) params.delete(key); else delete params[key];
+      }
+    });
+  });
+
   function init(root) {
     initTimes(root);
     initSwitches(root);
@@ -167,6 +195,8 @@
     initEditors(root);
     initBulk(root);
     initDialogs(root);
+    initCreated(root);
+    initInvalid(root);
   }
   document.addEventListener("DOMContentLoaded", function () { init(document.body); });
   document.addEventListener("htmx:load", function (event) { init(event.detail.elt); });

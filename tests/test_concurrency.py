@@ -20,14 +20,23 @@ OPERATIONS = 12
 
 
 def call(client: Client, method: str, path: str, auth: str, body=None):
-    response = client.generic(method, path, json.dumps(body) if body is not None else "", content_type="application/json", HTTP_AUTHORIZATION=auth)
+    response = client.generic(
+        method,
+        path,
+        json.dumps(body) if body is not None else "",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth,
+    )
     return response.status_code, (response.json() if response.content else None)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_creates_updates_and_invalidations_stay_consistent(alice, bob):
     auth = {"alice": basic(alice), "bob": basic(bob)}
-    keys = {"alice": [new_key(alice, f"a{i}").key.id for i in range(12)], "bob": [new_key(bob, f"b{i}").key.id for i in range(6)]}
+    keys = {
+        "alice": [new_key(alice, f"a{i}").key.id for i in range(12)],
+        "bob": [new_key(bob, f"b{i}").key.id for i in range(6)],
+    }
     results = defaultdict(list)
     errors = []
 
@@ -43,11 +52,23 @@ def test_concurrent_creates_updates_and_invalidations_stay_consistent(alice, bob
                     outcome = call(client, "POST", "/_security/api_key", auth[user], {"name": f"t{number}-{step}"})
                 elif kind == "update":
                     key_id = rng.choice(ids)
-                    outcome = call(client, "PUT", f"/_security/api_key/{key_id}", auth[user], {"metadata": {"by": number, "step": step}})
+                    outcome = call(
+                        client,
+                        "PUT",
+                        f"/_security/api_key/{key_id}",
+                        auth[user],
+                        {"metadata": {"by": number, "step": step}},
+                    )
                     outcome = (*outcome, key_id, {"by": number, "step": step})
                 elif kind == "bulk":
                     chosen = rng.sample(ids, 3)
-                    outcome = call(client, "POST", "/_security/api_key/_bulk_update", auth[user], {"ids": chosen, "metadata": {"by": number, "step": step}})
+                    outcome = call(
+                        client,
+                        "POST",
+                        "/_security/api_key/_bulk_update",
+                        auth[user],
+                        {"ids": chosen, "metadata": {"by": number, "step": step}},
+                    )
                     outcome = (*outcome, chosen, {"by": number, "step": step})
                 elif kind == "invalidate":
                     outcome = call(client, "DELETE", "/_security/api_key", auth[user], {"ids": rng.sample(ids, 2)})
@@ -71,7 +92,9 @@ def test_concurrent_creates_updates_and_invalidations_stay_consistent(alice, bob
     assert all(status < 500 for status in statuses), sorted(set(statuses))
 
     # Every key any answer reported invalidated is invalidated, and was reported newly invalidated once.
-    newly = [key_id for status, body in results["invalidate"] if status == 200 for key_id in body["invalidated_api_keys"]]
+    newly = [
+        key_id for status, body in results["invalidate"] if status == 200 for key_id in body["invalidated_api_keys"]
+    ]
     assert len(newly) == len(set(newly))
     invalidated = set(ApiKey.objects.filter(invalidated=True).values_list("id", flat=True))
     assert invalidated == set(newly)
@@ -92,7 +115,7 @@ def test_concurrent_creates_updates_and_invalidations_stay_consistent(alice, bob
     for status, body, key_id, metadata in results["update"]:
         if status == 200 and body["updated"]:
             written[key_id].append(metadata)
-    for status, body, ids, metadata in results["bulk"]:
+    for status, body, _ids, metadata in results["bulk"]:
         assert status == 200, body
         for key_id in body["updated"]:
             written[key_id].append(metadata)

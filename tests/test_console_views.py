@@ -279,3 +279,17 @@ def test_counts_are_remembered_until_the_next_write(alice, monkeypatch):
     ApiKey.objects.filter(name="first").update(name="renamed")  # behind the services' back: not counted
     make_keys(alice, 2)
     assert b"of 1 API key" in client.get("/").content
+
+
+def test_pages_that_answer_fragments_to_htmx_vary_on_the_htmx_header(alice):
+    response = signed_in(alice).get("/api-keys/")
+    assert "HX-Request" in response["Vary"]
+
+
+def test_the_key_page_shows_effective_index_privileges(alice):
+    created = new_key(
+        alice, role_descriptors={"r": {"indices": [{"names": ["books", "secret"], "privileges": ["read", "write"]}]}}
+    )
+    page = signed_in(alice).get(f"/api-keys/{created.key.id}/").content.decode()
+    assert re.search(r"<code>books</code>: <span class=\"badge plain\">read</span> </li>", page)
+    assert re.search(r"<code>secret</code>: <em>none</em>", page)

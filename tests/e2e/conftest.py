@@ -1,4 +1,8 @@
-"""Browser tests: Chromium from $CHROMIUM_PATH, else Debian's, else Playwright's own."""
+"""Browser tests: Chromium from $CHROMIUM_PATH, else Debian's, else Playwright's own.
+
+Every test's `page` is watched: a console error, an uncaught exception or a Content-Security-Policy
+violation on any page fails the test (the console sends a strict CSP, so an inline handler, style or
+script would be refused and break the page silently)."""
 
 import os
 import shutil
@@ -6,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+# pytest-playwright empties its output folder (test-results/) when a session starts; E2E_SCREENSHOTS keeps
+# the pictures of one run elsewhere, out of reach of the next.
+ARTIFACTS = Path(
+    os.environ.get("E2E_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+)
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -15,6 +23,13 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Runs before any page script; a CSP violation becomes a console error the watcher below collects.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} refused ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || document.location.href}:${event.lineNumber}`);
+});
+"""
 
 
 def chromium_path() -> str | None:
@@ -36,6 +51,27 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def browser_errors() -> list[str]:
+    """What went wrong in the browser during the test: console errors, uncaught exceptions, CSP violations."""
+    return []
+
+
+@pytest.fixture
+def page(page, browser_errors):
+    """pytest-playwright's page, failing the test on any browser error (see `browser_errors`)."""
+
+    def on_console(message) -> None:
+        if message.type == "error":
+            browser_errors.append(f"console error: {message.text} ({message.location.get('url', '')})")
+
+    page.add_init_script(REPORT_CSP_VIOLATIONS)
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: browser_errors.append(f"uncaught exception: {error}"))
+    yield page
+    assert browser_errors == [], "the browser reported errors"
 
 
 @pytest.fixture
