@@ -116,3 +116,23 @@ def api(client) -> Api:
 
 def key_count() -> int:
     return ApiKey.objects.count()
+
+
+def make_keys(user: User, count: int, prefix: str = "key", id_prefix: str = "k") -> None:
+    """`count` keys straight into the database (names `<prefix>-0000`…, each a minute older than the last)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    ApiKey.objects.bulk_create(
+        ApiKey(
+            id=f"{id_prefix}{i:019d}",
+            name=f"{prefix}-{i:04d}",
+            owner=user,
+            username=user.username,
+            hash="x",
+            creation=now - timedelta(minutes=i),
+        )
+        for i in range(count)
+    )

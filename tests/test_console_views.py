@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apikeys.models import ApiKey
 from apikeys.services import create_managed_api_key
-from tests.conftest import PASSWORD, new_key
+from tests.conftest import PASSWORD, make_keys, new_key
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -208,21 +208,6 @@ def test_own_key_users_get_a_note_and_no_owner_column(alice):
     page = signed_in(alice).get("/")
     assert b"You are viewing your own API keys only." in page.content
     assert b">Owner<" not in page.content
-
-
-def make_keys(user, count: int) -> None:
-    now = timezone.now()
-    ApiKey.objects.bulk_create(
-        ApiKey(
-            id=f"k{i:019d}",
-            name=f"key-{i:04d}",
-            owner=user,
-            username=user.username,
-            hash="x",
-            creation=now - timedelta(minutes=i),
-        )
-        for i in range(count)
-    )
 
 
 def list_queries(client: Client, url: str) -> int:

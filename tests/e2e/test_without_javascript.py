@@ -1,14 +1,12 @@
 """With JavaScript off, the console still works as plain links and forms."""
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from apikeys.models import ApiKey
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_keys
 
 
 @pytest.fixture
@@ -23,33 +21,18 @@ def nojs_page(browser: Browser, live_server, alice):
     context.close()
 
 
-def make_keys(user, count: int) -> None:
-    now = timezone.now()
-    ApiKey.objects.bulk_create(
-        ApiKey(
-            id=f"n{i:019d}",
-            name=f"plain-{i:02d}",
-            owner=user,
-            username=user.username,
-            hash="x",
-            creation=now - timedelta(minutes=i),
-        )
-        for i in range(count)
-    )
-
-
 def test_list_sort_and_pagination_work_as_links(nojs_page: Page, alice):
-    make_keys(alice, 30)
+    make_keys(alice, 30, prefix="plain", id_prefix="n")
     page = nojs_page
     page.reload()
-    expect(page.get_by_role("link", name="plain-00", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="plain-0000", exact=True)).to_be_visible()
     page.get_by_role("link", name="Name").click()
     expect(page).to_have_url(re.compile(r"sort=name"))
-    expect(page.locator("table.keys tbody tr").first).to_contain_text("plain-00")
+    expect(page.locator("table.keys tbody tr").first).to_contain_text("plain-0000")
     page.get_by_role("link", name="Next").click()
     expect(page).to_have_url(re.compile(r"page=2"))
     expect(page.locator("table.keys tbody tr")).to_have_count(5)
-    page.get_by_label("Search API keys").fill("plain-1")
+    page.get_by_label("Search API keys").fill("plain-001")
     page.get_by_label("Search API keys").press("Enter")
     expect(page.locator("table.keys tbody tr")).to_have_count(10)
 
@@ -73,23 +56,23 @@ def test_create_page_creates_a_key_and_shows_it_once(nojs_page: Page, live_serve
 
 
 def test_key_page_updates_with_a_plain_form(nojs_page: Page, live_server, alice):
-    make_keys(alice, 1)
+    make_keys(alice, 1, prefix="plain", id_prefix="n")
     page = nojs_page
     page.goto(f"{live_server.url}/api-keys/n0000000000000000000/")
     page.get_by_label("Metadata", exact=True).fill('{"v": 2}')
     page.get_by_role("button", name="Update API key").click()
-    expect(page.get_by_text("Updated API key 'plain-00'")).to_be_visible()
+    expect(page.get_by_text("Updated API key 'plain-0000'")).to_be_visible()
     assert ApiKey.objects.get().metadata == {"v": 2}
 
 
 def test_delete_confirmation_is_a_page(nojs_page: Page, alice):
-    make_keys(alice, 3)
+    make_keys(alice, 3, prefix="plain", id_prefix="n")
     page = nojs_page
     page.reload()
-    page.get_by_label("Select plain-01").check()
-    page.get_by_label("Select plain-02").check()
+    page.get_by_label("Select plain-0001").check()
+    page.get_by_label("Select plain-0002").check()
     page.get_by_role("button", name="Delete selected API keys").click()
     expect(page.get_by_role("heading", name="Delete 2 API keys?")).to_be_visible()
     page.get_by_role("button", name="Delete").click()
     expect(page.get_by_text("Deleted 2 API keys")).to_be_visible()
-    assert set(ApiKey.objects.filter(invalidated=True).values_list("name", flat=True)) == {"plain-01", "plain-02"}
+    assert set(ApiKey.objects.filter(invalidated=True).values_list("name", flat=True)) == {"plain-0001", "plain-0002"}
