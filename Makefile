@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTHON ?= python3
 
-.PHONY: run serve test install install-test chromium lint pytest clean
+.PHONY: run serve test install install-test chromium lint pytest bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ pytest: install-test
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
 
 test: chromium lint pytest
+
+# Side-by-side performance figures (BENCHMARKS.md): SQLite always, PostgreSQL too when 127.0.0.1:5432 answers.
+# Seeds 1,000- and 100,000-key estates once into benchmarks/.data/; BENCH_LOAD_SECONDS bounds the load run.
+bench: | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles test-results

@@ -7,8 +7,9 @@ class ApikeysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.core.signals import request_finished
+        from django.core import signals
 
-        from .auth import record_pending_uses
+        from . import deferred
 
-        request_finished.connect(record_pending_uses, dispatch_uid="apikeys-last-used")
+        signals.request_started.connect(deferred.request_started, dispatch_uid="apikeys-deferred-start")
+        signals.request_finished.connect(deferred.request_finished, dispatch_uid="apikeys-deferred-finish")

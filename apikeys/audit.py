@@ -39,10 +39,14 @@ def record_many(action: str, actor: str, keys: Iterable[tuple[str, str]], client
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows = [(now, action, actor[:150], key_id, name[:512], client_address, "{}") for key_id, name in keys]
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
+    sql = f"INSERT INTO {table} ({', '.join(COLUMNS)})"
+    # Multi-row INSERTs: executemany is one round trip per row on PostgreSQL.
+    per_statement = 500
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 1000):
-            cursor.executemany(sql, rows[start : start + 1000])
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            values = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(chunk))
+            cursor.execute(f"{sql} VALUES {values}", [value for row in chunk for value in row])
 
 
 def describe(event: AuditEvent) -> str:

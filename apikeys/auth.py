@@ -13,14 +13,15 @@ import binascii
 import hashlib
 import hmac
 import logging
-import threading
 from functools import cache as memoize
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.encoding import escape_uri_path
 
 from . import audit, keys
+from .deferred import after_response
 from .models import ApiKey, User
 from .principals import Principal
 from .services import auth_cache_key, record_last_used
@@ -91,7 +92,7 @@ def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> None:
             key_id=failure.key_id,
             client_address=address,
             reason=failure.reason,
-            path=request.path[:200],
+            path=escape_uri_path(request.path)[:200],  # as sent: a NUL in a path fits no database column
         )
 
 
@@ -100,7 +101,7 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         key_id, secret = keys.decode(encoded)
     except keys.MalformedApiKey as exc:
         raise AuthenticationFailed("invalid ApiKey value") from exc
-    key = ApiKey.objects.select_related("owner").filter(pk=key_id).first() if len(key_id) <= 64 else None
+    key = _find_key(key_id)
     if key is None:
         keys.dummy_verify(secret, settings.APIKEYS_HASH_ALGORITHM)
         raise AuthenticationFailed(f"unable to find apikey with id {key_id}", key_id=key_id[:64])
@@ -116,23 +117,20 @@ def authenticate_api_key(encoded: str) -> ApiKey:
     return key
 
 
-_uses = threading.local()
-
-
 def _note_use(key_id: str) -> None:
-    """Remember a use; the first in each interval is written after the response has gone (request_finished)."""
+    """The first use in each interval is written, after the response has gone."""
     if cache.add(f"apikeys:used:{key_id}", 1, timeout=settings.APIKEYS_LAST_USED_INTERVAL_SECONDS):
-        if not hasattr(_uses, "ids"):
-            _uses.ids = []
-        _uses.ids.append(key_id)
+        after_response(lambda: record_last_used([key_id]))
 
 
-def record_pending_uses(**kwargs) -> None:
-    """`request_finished` receiver: one UPDATE for the keys this request was the first in a while to use."""
-    ids = getattr(_uses, "ids", None)
-    if ids:
-        _uses.ids = []
-        record_last_used(ids)
+def _find_key(key_id: str) -> ApiKey | None:
+    # get(), not first(): no ORDER BY on the hot path.
+    if len(key_id) > 64:
+        return None
+    try:
+        return ApiKey.objects.select_related("owner").get(pk=key_id)
+    except ApiKey.DoesNotExist:
+        return None
 
 
 def _verify_cached(key: ApiKey, secret: str) -> bool:
@@ -153,7 +151,8 @@ def authenticate_basic(credentials: str) -> User:
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise AuthenticationFailed("invalid basic authentication header value") from exc
     username, sep, password = text.partition(":")
-    if not sep or not username:
+    # No username holds a NUL, and PostgreSQL would refuse to even look one up.
+    if not sep or not username or "\x00" in username:
         raise AuthenticationFailed("invalid basic authentication header value")
     user = User.objects.filter(username=username, is_service_account=False).first()
     if user is None:

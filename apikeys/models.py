@@ -41,7 +41,9 @@ class User(AbstractUser):
 class ApiKeyQuerySet(models.QuerySet):
     def active(self, now=None) -> ApiKeyQuerySet:
         now = now or timezone.now()
-        return self.filter(invalidated=False).filter(models.Q(expiration__isnull=True) | models.Q(expiration__gt=now))
+        return self.filter(invalidated__in=[False]).filter(
+            models.Q(expiration__isnull=True) | models.Q(expiration__gt=now)
+        )
 
 
 class ApiKey(models.Model):

@@ -21,6 +21,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import audit, keys
+from .deferred import after_response
 from .durations import InvalidDuration, parse_duration
 from .errors import ServiceError
 from .models import SERVICE_ACCOUNT_USERNAME, ApiKey, User, is_managed
@@ -52,14 +53,14 @@ def evict_from_cache(key_ids: Iterable[str]) -> None:
 
 
 def keys_changed(key_ids: list[str]) -> None:
-    """Forget what caches know of these keys (verified secrets, counts): at once, and again after commit in
-    case a request re-cached the old state in between."""
+    """Forget what caches know of these keys (verified secrets, counts) once the change is committed.
+    Before that, the old state is still the truth; and verification reads the key's row on every request,
+    so an invalidated key is refused at once whatever the cache holds."""
 
     def forget() -> None:
         evict_from_cache(key_ids)
         bump_generation()
 
-    forget()
     transaction.on_commit(forget)
 
 
@@ -102,7 +103,13 @@ def validate_expiration(expiration: Any) -> datetime | None:
         seconds = parse_duration(expiration)
     except InvalidDuration as exc:
         raise ServiceError(str(exc), "illegal_argument_exception") from exc
-    return now_ms() + timedelta(seconds=seconds)
+    try:
+        return now_ms() + timedelta(seconds=seconds)
+    except OverflowError as exc:  # beyond the year 9999
+        raise ServiceError(
+            f"failed to parse setting [expiration] with value [{expiration}] as a time value: value is too large",
+            "illegal_argument_exception",
+        ) from exc
 
 
 def validate_descriptors(value: Any) -> dict[str, dict]:
@@ -513,7 +520,7 @@ def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal
                 principal.client_address,
             )
             keys_changed(newly)
-            transaction.on_commit(purge_if_due)
+            transaction.on_commit(lambda: after_response(purge_if_due))
     if newly:
         log.info("api keys invalidated count=%d by=%s", len(newly), principal.user.username)
     return {"invalidated_api_keys": newly, "previously_invalidated_api_keys": before, "error_count": 0}

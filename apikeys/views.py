@@ -348,7 +348,7 @@ def _delete_scope(request: HttpRequest, principal: Principal, params) -> tuple[Q
     deletable = principal.deletable_keys()
     if deletable is None:
         raise PermissionDenied("You do not have permission to manage API keys")
-    deletable = deletable.filter(invalidated=False)
+    deletable = deletable.filter(invalidated__in=[False])
     if params.get("expired") == "1":
         if not principal.can_manage_all_keys:
             raise PermissionDenied("Only administrators can delete all expired API keys")

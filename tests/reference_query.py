@@ -281,7 +281,8 @@ _CLAUSES = {
 
 
 def sort_keys(keys: Iterable[dict], sort: list[tuple[str, str]]) -> list[dict]:
-    """`keys` in the order of `sort` ([(field, "asc" | "desc"), ...]): missing values last, ties by id."""
+    """`keys` in the order of `sort` ([(field, "asc" | "desc"), ...]): missing values last, ties by id in the
+    last sort field's direction."""
 
     def compare(a: dict, b: dict) -> int:
         for field, order in sort:
@@ -292,6 +293,7 @@ def sort_keys(keys: Iterable[dict], sort: list[tuple[str, str]]) -> list[dict]:
                 return 1 if x is None else -1
             smaller = -1 if x < y else 1
             return smaller if order == "asc" else -smaller
-        return -1 if a["id"] < b["id"] else 1
+        by_id = -1 if a["id"] < b["id"] else 1
+        return -by_id if sort and sort[-1][1] == "desc" else by_id
 
     return sorted(keys, key=functools.cmp_to_key(compare))

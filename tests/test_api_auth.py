@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from apikeys import keys
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, AuditEvent
 from apikeys.services import auth_cache_key
 from tests.conftest import apikey_header, basic, new_key
 
@@ -73,8 +73,17 @@ def test_it_refuses_an_invalidated_key_on_the_very_next_request_though_it_was_ca
     assert cache.get(auth_cache_key(created.key.id)) is not None
     response = api("DELETE", "/_security/api_key", basic(alice), {"ids": [created.key.id]})
     assert response.json()["invalidated_api_keys"] == [created.key.id]
-    assert cache.get(auth_cache_key(created.key.id)) is None
+    # Refused though the cache still remembers the success (the commit that evicts it has not run here).
+    assert cache.get(auth_cache_key(created.key.id)) is not None
     assert_401(api("GET", AUTHENTICATE, apikey_header(created.encoded)), "has been invalidated")
+
+
+def test_invalidation_evicts_the_verified_key_once_committed(api, alice, django_capture_on_commit_callbacks):
+    created = new_key(alice)
+    api("GET", AUTHENTICATE, apikey_header(created.encoded))
+    with django_capture_on_commit_callbacks(execute=True):
+        api("DELETE", "/_security/api_key", basic(alice), {"ids": [created.key.id]})
+    assert cache.get(auth_cache_key(created.key.id)) is None
 
 
 def test_a_cached_success_does_not_let_a_wrong_secret_in(api, alice):
@@ -111,10 +120,17 @@ def b64(text: bytes) -> str:
         (f"Basic {b64(b'alice')}", "invalid basic authentication header value"),
         (f"Basic {b64(b'alice:wrong-password')}", "unable to authenticate user [alice]"),
         (f"Basic {b64(b'nobody:whatever')}", "unable to authenticate user [nobody]"),
+        ("ApiKey " + b64(b"an-id-with-a-nul-\x00:secret"), "invalid ApiKey value"),
+        ("Basic " + b64(b"ali\x00ce:whatever"), "invalid basic authentication header value"),
     ],
 )
 def test_it_refuses_malformed_and_wrong_headers(api, alice, header, reason):
     assert_401(api("GET", AUTHENTICATE, header), reason)
+
+
+def test_it_records_a_failure_on_a_path_holding_a_nul_as_the_client_sent_it(api, alice):
+    assert_401(api("GET", "/_security/user/a%00b", basic(alice, "wrong")), "unable to authenticate user [alice]")
+    assert AuditEvent.objects.get(action=AuditEvent.Action.AUTH_FAILURE).details["path"] == "/_security/user/a%00b"
 
 
 def test_a_session_cookie_does_not_authenticate_the_api(api, client, alice):

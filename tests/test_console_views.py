@@ -233,6 +233,7 @@ def test_the_sign_in_form_signs_in_with_username_and_password(client, alice):
     assert re.search(r"API keys", client.get("/").content.decode())
 
 
+@pytest.mark.django_db(transaction=True)  # caches are told of a change when it commits
 def test_remembered_counts_are_forgotten_when_a_key_changes(alice, monkeypatch):
     monkeypatch.setattr("apikeys.query.CACHE_FROM_ROWS", 0)  # remember even small counts
     client = signed_in(alice)

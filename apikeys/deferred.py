@@ -1,0 +1,26 @@
+"""Work that should not hold up a response: run after it has gone (request_finished), or at once when no
+request is being served (management commands, shells)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+_local = threading.local()
+
+
+def after_response(task: Callable[[], object]) -> None:
+    if getattr(_local, "tasks", None) is not None:
+        _local.tasks.append(task)
+    else:
+        task()
+
+
+def request_started(**kwargs) -> None:
+    _local.tasks = []
+
+
+def request_finished(**kwargs) -> None:
+    tasks, _local.tasks = getattr(_local, "tasks", None) or [], None
+    for task in tasks:
+        task()

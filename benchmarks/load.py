@@ -1,0 +1,239 @@
+"""Figure 5: the real server under concurrent load, on loopback only, for a bounded time.
+
+gunicorn serves `config.wsgi` as `make serve` does (BENCH_LOAD_WORKERS workers, default 4) on a free port of
+127.0.0.1, against a copy of the 100,000-key estate. BENCH_LOAD_CLIENTS client processes (default 2) of
+BENCH_LOAD_THREADS threads each (default 8) then send a mix of verify, query, create and invalidate requests,
+one connection per request, for BENCH_LOAD_SECONDS (default 30); every thread stops by itself at the deadline.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from base64 import b64encode
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections
+
+from apikeys import services
+from apikeys.models import User
+from apikeys.principals import Principal
+from benchmarks.databases import LOG_DIR
+from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME, LARGE, PER_PAGE
+from benchmarks.measure import Outcome, backend_label, heading, ms, note, percentile, record, table
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"  # loopback only: the load never leaves this machine
+MIX = {"verify": 70, "query": 15, "create": 10, "invalidate": 5}
+VERIFY_KEYS = 20
+POOL_PER_THREAD = 10
+QUERY_BODIES = [
+    {"query": {"match_all": {}}, "size": PER_PAGE},
+    {"query": {"prefix": {"name": "billing"}}, "size": PER_PAGE},
+    {"query": {"term": {"username": "owner-0002"}}, "sort": [{"name": "asc"}], "size": PER_PAGE},
+]
+CONNECTION_FAILED = 0  # status recorded when no HTTP answer came back
+
+
+@dataclass(frozen=True)
+class Sample:
+    kind: str
+    start: float
+    seconds: float
+    status: int
+
+
+@dataclass(frozen=True)
+class ClientPlan:
+    port: int
+    deadline: float  # time.time() at which every thread stops sending
+    threads: int
+    seed: int
+    basic: str
+    verify_headers: list[str]
+    pools: list[list[str]]  # per thread: ids of keys it may invalidate
+
+
+def env_number(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def send(port: int, method: str, path: str, headers: dict[str, str], body: dict | None = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        payload = json.dumps(body).encode() if body is not None else None
+        connection.request(method, path, body=payload, headers={"Content-Type": "application/json", **headers})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def client_thread(plan: ClientPlan, index: int, samples: list[Sample]) -> None:
+    rng = random.Random(plan.seed * 1000 + index)
+    pool = list(plan.pools[index])
+    kinds, weights = list(MIX), list(MIX.values())
+    created = 0
+    admin = {"Authorization": plan.basic}
+    while time.time() < plan.deadline:
+        kind = rng.choices(kinds, weights)[0]
+        if kind == "invalidate" and not pool:
+            kind = "create"
+        if kind == "verify":
+            request = ("GET", "/_security/_authenticate", {"Authorization": rng.choice(plan.verify_headers)}, None)
+        elif kind == "query":
+            request = ("POST", "/_security/_query/api_key", admin, rng.choice(QUERY_BODIES))
+        elif kind == "create":
+            created += 1
+            body = {"name": f"load-{plan.seed}-{index}-{created}", "expiration": "1d"}
+            request = ("POST", "/_security/api_key", admin, body)
+        else:
+            request = ("DELETE", "/_security/api_key", admin, {"ids": [pool.pop()]})
+        begin, started = time.time(), time.perf_counter()
+        try:
+            status, content = send(plan.port, *request)
+        except OSError:
+            status, content = CONNECTION_FAILED, b""
+        samples.append(Sample(kind, begin, time.perf_counter() - started, status))
+        if kind == "create" and status == 200:
+            pool.append(json.loads(content)["id"])
+
+
+def client_process(plan: ClientPlan) -> list[Sample]:
+    samples: list[Sample] = []
+    threads = [threading.Thread(target=client_thread, args=(plan, i, samples)) for i in range(plan.threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return samples
+
+
+@contextmanager
+def gunicorn(workers: int, log_path: Path) -> Iterator[int]:
+    """`make serve`'s gunicorn on a free loopback port; stopped (this process only) on the way out."""
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "gunicorn", "config.wsgi"),
+        *("--workers", str(workers), "--bind", f"{HOST}:{port}", "--access-logfile", "-"),
+        *("--max-requests", "10000", "--max-requests-jitter", "1000"),
+    ]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_serving(port, server)
+            yield port
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def wait_until_serving(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/openapi.json", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def prepare(processes: int, threads: int, port: int, seconds: float) -> list[ClientPlan]:
+    # The hourly retention purge would otherwise run inside the first invalidation (figure 4 times it).
+    services.purge_if_due()
+    admin = Principal.for_user(User.objects.get(username=ADMIN_USERNAME))
+
+    def new_key(name: str) -> services.CreatedKey:
+        return services.create_api_key(admin, {"name": name})
+
+    verify = [f"ApiKey {new_key(f'load-verify-{i}').encoded}" for i in range(VERIFY_KEYS)]
+    pools = [
+        [[new_key(f"load-pool-{p}-{t}-{i}").key.id for i in range(POOL_PER_THREAD)] for t in range(threads)]
+        for p in range(processes)
+    ]
+    connections.close_all()  # the server and the clients take over; this process only reports
+    basic = "Basic " + b64encode(f"{ADMIN_USERNAME}:{ADMIN_PASSWORD}".encode()).decode()
+    deadline = time.time() + seconds
+    return [ClientPlan(port, deadline, threads, p + 1, basic, verify, pools[p]) for p in range(processes)]
+
+
+def report(samples: list[Sample], workers: int, processes: int, threads: int, log_path: Path) -> None:
+    backend = backend_label()
+    elapsed = max(s.start + s.seconds for s in samples) - min(s.start for s in samples)
+    rows = []
+    for kind in [*MIX, "all"]:
+        chosen = sorted((s for s in samples if kind in ("all", s.kind)), key=lambda s: s.seconds)
+        latencies = [s.seconds for s in chosen]
+        server_errors = sum(1 for s in chosen if s.status >= 500)
+        unexpected = sum(1 for s in chosen if s.status != 200 and s.status < 500)
+        rows.append(
+            [
+                kind,
+                len(chosen),
+                f"{len(chosen) / elapsed:.1f}",
+                ms(statistics.median(latencies)) if latencies else "-",
+                ms(percentile(latencies, 0.99)) if latencies else "-",
+                server_errors,
+                unexpected,
+            ]
+        )
+    total_5xx, total_unexpected = rows[-1][5], rows[-1][6]
+    five_xx = record(Outcome("5", backend, "5xx answers under load", total_5xx, 0, "answers"))
+    dropped = record(
+        Outcome("5", backend, "other unexpected answers under load (4xx, no answer)", total_unexpected, 0, "answers")
+    )
+    cache = "Redis, shared by the workers" if settings.REDIS_URL else "local memory, one per worker"
+    heading(f"Figure 5 — gunicorn under concurrent load, {LARGE:,}-key estate ({backend})")
+    note(
+        f"{workers} gunicorn workers, {processes} client processes × {threads} threads on {HOST}, "
+        f"{elapsed:.1f} s; cache: {cache}. Mix: "
+        + ", ".join(f"{kind} {weight}%" for kind, weight in MIX.items())
+        + ".\n"
+    )
+    table(["kind", "requests", "req/s", "p50 ms", "p99 ms", "5xx", "other unexpected"], rows)
+    note(
+        f"5xx answers: {total_5xx} ({five_xx.verdict}, must be 0); other unexpected: {total_unexpected} ({dropped.verdict})."
+    )
+    if total_5xx or total_unexpected:
+        note(f"Server log: {log_path}")
+
+
+def main() -> None:
+    seconds = env_number("BENCH_LOAD_SECONDS", 30)
+    workers = int(env_number("BENCH_LOAD_WORKERS", 4))
+    processes = int(env_number("BENCH_LOAD_CLIENTS", 2))
+    threads = int(env_number("BENCH_LOAD_THREADS", 8))
+    log_path = LOG_DIR / f"{backend_label().lower()}-gunicorn.log"
+    with gunicorn(workers, log_path) as port:
+        plans = prepare(processes, threads, port, seconds)
+        with ProcessPoolExecutor(max_workers=processes) as pool:
+            samples = [sample for batch in pool.map(client_process, plans) for sample in batch]
+    report(samples, workers, processes, threads, log_path)
