@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -14,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import accounts, services
 from .auth import WWW_AUTHENTICATE, AuthenticationFailed, authenticate
 from .errors import ServiceError
+from .keys import ID_PATTERN
 from .models import ApiKey, User
 from .openapi import build_document
 from .principals import Principal, user_role_names
@@ -72,8 +74,8 @@ class Call:
                 raise ServiceError("request body is required", "parse_exception")
             return {}
         try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = json.loads(raw, parse_constant=_not_a_number, parse_float=_finite)
+        except ValueError as exc:  # bad JSON, bad UTF-8, or a number refused above
             raise ServiceError(f"Failed to parse request body: {exc}", "x_content_parse_exception") from exc
         except RecursionError as exc:
             raise _too_deep() from exc
@@ -84,6 +86,18 @@ class Call:
 
 
 MAX_BODY_DEPTH = 100
+
+
+def _not_a_number(word: str) -> NoReturn:
+    raise ValueError(f"[{word}] is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    """JSON numbers only: no column stores an infinity, and `1e400` would be one."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number [{text}] is out of range")
+    return number
 
 
 def storable(text: str) -> bool:
@@ -264,10 +278,11 @@ def bulk_update_api_keys(call: Call) -> dict:
 
 def clear_api_key_cache(call: Call, ids: str) -> dict:
     accounts.require_cluster(call.principal, "manage_security", "cluster:admin/xpack/security/api_key/cache/clear")
-    wanted = [i for i in ids.split(",") if i]
+    wanted = ids.split(",")
     if "*" in wanted:
         wanted = list(ApiKey.objects.values_list("id", flat=True))
-    services.evict_from_cache(wanted)
+    # Only a key id can have a cache entry: any other text need not become a cache key's name.
+    services.evict_from_cache([i for i in wanted if ID_PATTERN.fullmatch(i)])
     return {"_nodes": {"total": 1, "successful": 1, "failed": 0}, "cluster_name": settings.APIKEYS_CLUSTER_NAME}
 
 

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from functools import cache
 
@@ -23,6 +24,7 @@ ARGON2_PREFIX = "$argon2id$"
 ALGORITHMS = ("ssha256", "argon2id")
 ID_BYTES = 15
 SECRET_BYTES = 16
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{20}")
 
 
 class MalformedApiKey(ValueError):
@@ -50,7 +52,8 @@ def decode(encoded: str) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise MalformedApiKey("invalid ApiKey value") from exc
     key_id, sep, secret = text.partition(":")
-    if not sep or not key_id or not secret:
+    # No key id holds a NUL, and PostgreSQL would refuse to even look one up.
+    if not sep or not key_id or not secret or "\x00" in key_id:
         raise MalformedApiKey("invalid ApiKey value")
     return key_id, secret
 

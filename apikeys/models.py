@@ -13,7 +13,8 @@ SERVICE_ACCOUNT_USERNAME = "elastic/console"
 
 def is_managed(metadata: dict | None) -> bool:
     """Managed keys are those whose `metadata.managed` is true (as Kibana tells them apart)."""
-    return bool(metadata) and metadata.get("managed") in (True, "true")
+    # `is True`, not `in (True, ...)`: 1 == True, and `{"managed": 1}` is not a managed key.
+    return bool(metadata) and (metadata.get("managed") is True or metadata.get("managed") == "true")
 
 
 class Role(models.Model):

@@ -38,6 +38,16 @@ RESPONSES: dict[str, Any] = {
         {"Allow": {"schema": {"type": "string"}, "description": "The accepted methods, comma-separated."}},
     ),
     "ContentTooLarge": error_answer("The request body is over the size limit (`content_too_long_exception`)."),
+    "TooManyRequests": error_answer(
+        "Too many failed authentications from this client or for this key id (`too_many_requests`).",
+        {
+            "Retry-After": {
+                "schema": {"type": "integer", "minimum": 1},
+                "required": True,
+                "description": "Seconds until failed attempts are counted afresh.",
+            }
+        },
+    ),
 }
 
 
@@ -94,7 +104,7 @@ def operation(
     forbidden: bool = True,
     not_found: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One operation with the error answers every endpoint can give: 400, 401, (403), (404), 405, 413."""
+    """One operation with the error answers every endpoint can give: 400, 401, (403), (404), 405, 413, 429."""
     responses: dict[str, Any] = {"200": ok, "400": response_ref("BadRequest"), "401": response_ref("Unauthenticated")}
     if forbidden:
         responses["403"] = response_ref("Forbidden")
@@ -102,6 +112,7 @@ def operation(
         responses["404"] = not_found
     responses["405"] = response_ref("MethodNotAllowed")
     responses["413"] = response_ref("ContentTooLarge")
+    responses["429"] = response_ref("TooManyRequests")
     out: dict[str, Any] = {
         "operationId": operation_id,
         "tags": [tag],

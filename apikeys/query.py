@@ -16,14 +16,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, IsNull, LessThan, LessThanOrEqual
+from django.core.exceptions import EmptyResultSet
+from django.db.models import BooleanField, Count, Expression, F, Q, QuerySet
+from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, In, IsNull, LessThan, LessThanOrEqual
 from django.utils import timezone
 
 from .lookups import CaseInsensitiveWildcard, FlattenedLeaf, Wildcard, escape_wildcard
 from .models import ApiKey
 
 MAX_RESULT_WINDOW = 10_000
+# Elasticsearch's `search.max_buckets`: also keeps a bucket count within what a LIMIT takes.
+MAX_BUCKETS = 65_536
 
 
 class QueryError(ValueError):
@@ -133,8 +136,21 @@ def _add(moment: datetime, sign: int, amount: int, unit: str) -> datetime:
 
 def parse_date(value: Any, now: datetime | None = None) -> datetime:
     """A date as Elasticsearch takes it: epoch milliseconds, ISO 8601, or date math such as `now-1d/d`."""
+    try:
+        moment = _read_date(value, now)
+    except (ValueError, OverflowError, OSError):  # unparseable, or beyond any datetime (year 300,000, say)
+        moment = None
+    if moment is None:
+        raise QueryError(
+            f"failed to parse date field [{value}] with format [strict_date_optional_time||epoch_millis]",
+            "parse_exception",
+        )
+    return moment
+
+
+def _read_date(value: Any, now: datetime | None) -> datetime | None:
     if isinstance(value, bool):
-        raise QueryError(f"failed to parse date field [{value}]", "parse_exception")
+        return None
     if isinstance(value, (int, float)):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     if isinstance(value, str):
@@ -147,16 +163,9 @@ def parse_date(value: Any, now: datetime | None = None) -> datetime:
             for sign, amount, unit in _DATE_MATH_STEP.findall(math.group(1)):
                 moment = _add(moment, 1 if sign == "+" else -1, int(amount), unit)
             return _round_down(moment, math.group(2)) if math.group(2) else moment
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise QueryError(
-        f"failed to parse date field [{value}] with format [strict_date_optional_time||epoch_millis]",
-        "parse_exception",
-    )
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
 
 
 def to_millis(moment: datetime | None) -> int | None:
@@ -191,14 +200,24 @@ def _term(fld: Field, value: Any, case_insensitive: bool = False) -> Q:
     if fld.kind == "object":
         raise QueryError(f"Field [{fld.name}] can only be queried with [exists]")
     if case_insensitive and fld.kind in ("keyword", "json"):
-        return Q(CaseInsensitiveWildcard(fld.expression(), escape_wildcard(_keyword(value))))
+        return _on(fld, CaseInsensitiveWildcard(fld.expression(), escape_wildcard(_keyword(value))))
     if fld.name == "metadata.managed" and _keyword(value) == "true":
         # The indexed `managed` column mirrors metadata.managed (ApiKey.save keeps them together).
-        return Q(managed=True)
+        return Q(managed__in=[True])
     if fld.kind == "json":
         # Metadata is matched like Elasticsearch's flattened field: leaf values compared as keywords.
-        return Q(Exact(fld.expression(), _keyword(value)))
+        return _on(fld, Exact(fld.expression(), _keyword(value)))
+    if fld.kind == "boolean":
+        # `IN (…)`, not Django's bare `"column"` / `NOT "column"`, which SQLite cannot answer from an index.
+        return Q(**{f"{fld.column}__in": [field_value(fld, value)]})
     return Q(**{fld.column: field_value(fld, value)})
+
+
+def _on(fld: Field, condition: Any) -> Q:
+    """`condition` on a field; on a metadata leaf, also that the leaf is there. A missing leaf is NULL, and
+    SQL's NOT of a comparison with NULL is NULL, which no filter passes: without this, `must_not` would
+    drop every key that lacks the leaf instead of keeping it."""
+    return Q(condition) & _present(fld) if fld.kind == "json" else Q(condition)
 
 
 # --- Clauses ----------------------------------------------------------------------------------------------
@@ -233,7 +252,12 @@ def compile_query(query: Any) -> Q:
     compiler = _CLAUSES.get(clause)
     if compiler is None:
         raise QueryError(f"Query type [{clause}] is not currently supported in this context")
-    return compiler(body)
+    # An empty Q matches every row when filtered on, but vanishes from an OR (`Q(x) | Q()` is `Q(x)`) and
+    # negates to itself: a clause that matches everything must say so to survive should and must_not.
+    return compiler(body) or MATCH_EVERYTHING
+
+
+MATCH_EVERYTHING = Q(pk__isnull=False)
 
 
 def _match_all(body: Any) -> Q:
@@ -257,10 +281,12 @@ def _terms(body: Any) -> Q:
     if not isinstance(values, list):
         raise QueryError("[terms] query requires an array of values", "parsing_exception")
     fld = resolve_field(name)
-    result = Q(pk__in=[])
-    for value in values:
-        result |= _term(fld, value)
-    return result
+    if fld.kind == "object":
+        raise QueryError(f"Field [{fld.name}] can only be queried with [exists]")
+    # One `IN (…)`, not an OR per value: SQLite parses no expression nested over 1,000 deep.
+    if fld.kind == "json":
+        return _on(fld, In(fld.expression(), [_keyword(value) for value in values]))
+    return Q(**{f"{fld.column}__in": [field_value(fld, value) for value in values]})
 
 
 def _prefix(body: Any) -> Q:
@@ -282,8 +308,8 @@ def _pattern(fld: Field, pattern: str, case_insensitive: bool) -> Q:
     if fld.kind not in ("keyword", "json"):
         raise QueryError(f"Field [{fld.name}] of type [{fld.kind}] does not support wildcard or prefix queries")
     if case_insensitive:
-        return Q(CaseInsensitiveWildcard(fld.expression(), pattern))
-    return Q(Wildcard(fld.expression(), pattern))
+        return _on(fld, CaseInsensitiveWildcard(fld.expression(), pattern))
+    return _on(fld, Wildcard(fld.expression(), pattern))
 
 
 def _match(body: Any) -> Q:
@@ -308,7 +334,7 @@ def _range(body: Any) -> Q:
             value = bounds[op]
             if fld.kind == "json":
                 # Flattened leaves are keywords: numbers included, they compare as strings.
-                result &= Q(_TEXT_COMPARISONS[op](fld.expression(), _keyword(value)))
+                result &= _on(fld, _TEXT_COMPARISONS[op](fld.expression(), _keyword(value)))
             else:
                 result &= Q(**{f"{fld.column}__{op}": field_value(fld, value)})
     return result
@@ -352,12 +378,19 @@ def _bool(body: Any) -> Q:
             # As in Lucene: without a must or filter clause, at least one should clause has to match.
             minimum = max(minimum, 1)
         if minimum == 1:
-            any_of = Q(pk__in=[])
-            for q in should:
-                any_of |= q
-            result &= any_of
+            result &= any_of(should)
         elif minimum > 1:
             result &= _at_least(should, minimum)
+    return result
+
+
+def any_of(queries: list[Q]) -> Q:
+    """OR of `queries`. An empty Q (match_all) matches everything: Django's `Q(...) | Q()` would drop it."""
+    if any(not q for q in queries):
+        return Q()
+    result = Q(pk__in=[])
+    for q in queries:
+        result |= q
     return result
 
 
@@ -432,7 +465,7 @@ def _simple_query_string(body: Any) -> Q:
             pattern = escape_wildcard(text)
         any_field = Q(pk__in=[])
         for fld in fields:
-            any_field |= Q(Wildcard(fld.expression(), pattern))
+            any_field |= _on(fld, Wildcard(fld.expression(), pattern))
         if sign == "-":
             must_not.append(any_field)
         elif sign == "+" or operator == "and":
@@ -445,10 +478,7 @@ def _simple_query_string(body: Any) -> Q:
     for q in must_not:
         result &= ~q
     if should:
-        any_of = Q(pk__in=[])
-        for q in should:
-            any_of |= q
-        result &= any_of
+        result &= any_of(should)
     return result
 
 
@@ -538,9 +568,39 @@ SEARCH_AFTER_SHAPE = (
 )
 
 
+class RowAfter(Expression):
+    """`(a, b, …) > (x, y, …)` (or `<`): one index seek for keyset paging when every key runs one way."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, expressions: list[Any], values: list[Any], descending: bool):
+        super().__init__()
+        self.expressions, self.values, self.descending = expressions, values, descending
+
+    def get_source_expressions(self) -> list[Any]:
+        return self.expressions
+
+    def set_source_expressions(self, expressions: list[Any]) -> None:
+        self.expressions = expressions
+
+    def as_sql(self, compiler, connection):
+        columns, params = [], []
+        for expression in self.expressions:
+            sql, expression_params = compiler.compile(expression)
+            columns.append(sql)
+            params.extend(expression_params)
+        values = [connection.ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in self.values]
+        operator = "<" if self.descending else ">"
+        placeholders = ", ".join(["%s"] * len(values))
+        return f"({', '.join(columns)}) {operator} ({placeholders})", [*params, *values]
+
+
 def apply_sort(queryset: QuerySet, keys: list[SortKey], search_after: Any = None) -> QuerySet:
-    """Order by `keys`, ties broken by id; with `search_after`, keep only the rows after those values."""
+    """Order by `keys`, ties broken by id in the last key's direction (so one index serves the whole
+    order); with `search_after`, keep only the rows after those values."""
     names = [f"_sort{i}" for i in range(len(keys))]
+    tie = SortKey(Field("id", "id", "keyword"), keys[-1].descending if keys else False)
     if keys:
         queryset = queryset.annotate(**{n: k.field.expression() for n, k in zip(names, keys, strict=True)})
     if search_after is not None:
@@ -549,15 +609,20 @@ def apply_sort(queryset: QuerySet, keys: list[SortKey], search_after: Any = None
         values = [_sort_value(k.field, v) for k, v in zip(keys, search_after, strict=False)]
         after_keys, after_names = list(keys), list(names)
         if len(search_after) == len(keys) + 1:
-            after_keys.append(SortKey(Field("id", "id", "keyword"), False))
+            after_keys.append(tie)
             after_names.append("id")
             values.append(str(search_after[-1]))
-        queryset = queryset.filter(_after(after_names, after_keys, values))
+        one_way = len({k.descending for k in after_keys}) == 1
+        if one_way and None not in values and not any(k.field.nullable for k in after_keys):
+            expressions = [k.field.expression() for k in after_keys]
+            queryset = queryset.filter(RowAfter(expressions, values, after_keys[0].descending))
+        else:
+            queryset = queryset.filter(_after(after_names, after_keys, values))
     order = [
         F(n).desc(nulls_last=True) if k.descending else F(n).asc(nulls_last=True)
         for n, k in zip(names, keys, strict=True)
     ]
-    return queryset.order_by(*order, "id")
+    return queryset.order_by(*order, "-id" if tie.descending else "id")
 
 
 def sort_values(key: ApiKey, keys: list[SortKey]) -> list[Any]:
@@ -651,6 +716,8 @@ def _terms_agg(queryset, body, sub, typed_keys):
     size = body.get("size", 10)
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise QueryError("[size] must be greater than 0 in the terms aggregation")
+    if size > MAX_BUCKETS:
+        raise QueryError(f"[size] must be at most [{MAX_BUCKETS}] in the terms aggregation")
     order = body.get("order", {"_count": "desc"})
     if not isinstance(order, Mapping) or len(order) != 1:
         raise QueryError('[order] must be {"_count": "asc|desc"} or {"_key": "asc|desc"}')
@@ -711,10 +778,10 @@ def _range_agg(queryset, body, sub, typed_keys, kind="range"):
         bucket: dict[str, Any] = {}
         low = high = None
         if entry.get("from") is not None:
-            low = parse_date(entry["from"]) if fld.kind == "date" else entry["from"]
+            low = parse_date(entry["from"]) if fld.kind == "date" else _number(kind, entry["from"])
             condition &= Q(**{f"{fld.column}__gte": low})
         if entry.get("to") is not None:
-            high = parse_date(entry["to"]) if fld.kind == "date" else entry["to"]
+            high = parse_date(entry["to"]) if fld.kind == "date" else _number(kind, entry["to"])
             condition &= Q(**{f"{fld.column}__lt": high})
         bucket["key"] = entry.get("key") or _range_key(low, high)
         if low is not None:
@@ -731,6 +798,12 @@ def _range_agg(queryset, body, sub, typed_keys, kind="range"):
     if body.get("keyed"):
         return {"buckets": {b.pop("key"): b for b in buckets}}, fld
     return {"buckets": buckets}, fld
+
+
+def _number(kind: str, value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise QueryError(f"[{kind}] aggregation bounds on a non-date field must be numbers, not [{value}]")
+    return value
 
 
 def _range_key(low: Any, high: Any) -> str:
@@ -793,6 +866,8 @@ def _filters_agg(queryset, body, sub, typed_keys):
         bucket = _with_sub(subset, {"doc_count": subset.count()}, sub, typed_keys)
         buckets.append((name, bucket))
     other_key = body.get("other_bucket_key")
+    if other_key is not None and not isinstance(other_key, str):
+        raise QueryError("[filters] aggregation [other_bucket_key] must be a string")
     if body.get("other_bucket") or other_key:
         rest = queryset
         for _, condition in named:
@@ -809,8 +884,8 @@ def _composite_agg(queryset, body, sub, typed_keys):
     if not isinstance(sources, list) or not sources:
         raise QueryError("[composite] aggregation requires a non-empty [sources] array")
     size = body.get("size", 10)
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise QueryError("[composite] [size] must be a positive integer")
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_BUCKETS:
+        raise QueryError(f"[composite] [size] must be a positive integer, at most [{MAX_BUCKETS}]")
     names, keys = [], []
     for source in sources:
         if not isinstance(source, Mapping) or len(source) != 1:
@@ -907,7 +982,12 @@ def search(queryset: QuerySet, body: Mapping[str, Any], typed_keys: bool = False
     ordered = apply_sort(matching, keys or [SortKey(FIELDS["creation"], False)], body.get("search_after"))
     aggs = body.get("aggs", body.get("aggregations"))
     aggregations = compute_aggregations(matching, aggs, typed_keys) if aggs is not None else None
-    total = matching.count()
+    # Exact, as promised; remembered until the next write when it counted many rows.
+    try:
+        sql = str(matching.query)
+    except EmptyResultSet:  # a query that can match nothing (e.g. `terms` with no values)
+        sql = None
+    total = 0 if sql is None else cached_count(["search", sql], matching.count)
     rows = list(ordered.select_related(None)[start : start + size]) if size else []
     return SearchResult(total=total, keys=rows, sort_keys=keys, aggregations=aggregations)
 

@@ -23,7 +23,7 @@ from .conftest import OWN_KEYS_ROLE, basic
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")
 DOCUMENT_URI = "urn:apikeys:openapi"
-ERROR_STATUSES = {"400", "401", "405", "413"}
+ERROR_STATUSES = {"400", "401", "405", "413", "429"}
 
 
 @pytest.fixture
@@ -324,6 +324,20 @@ def test_it_describes_an_error_answer(api, alice, document):
 def test_it_describes_the_anonymous_answer(api, document):
     response = api("GET", "/_security/_authenticate")
     assert response.status_code == 401
+    check_answer(document, "/_security/_authenticate", "get", response)
+
+
+def test_it_documents_retry_after_on_every_throttled_answer(document):
+    for _, _, operation in operations(document):
+        assert "Retry-After" in resolve_ref(document, operation["responses"]["429"])["headers"]
+
+
+def test_it_describes_the_throttled_answer(api, db, document, settings):
+    settings.APIKEYS_AUTH_FAILURES_PER_CLIENT = 1
+    api("GET", "/_security/_authenticate", basic("nobody"))
+    response = api("GET", "/_security/_authenticate", basic("nobody"))
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
     check_answer(document, "/_security/_authenticate", "get", response)
 
 

@@ -50,6 +50,7 @@ CREATE_CASES = [
     ({"name": "x", "expiration": "-1d"}, "illegal_argument_exception", "negative"),
     ({"name": "x", "expiration": "1.5h"}, "illegal_argument_exception", "fractional"),
     ({"name": "x", "expiration": 30}, "illegal_argument_exception", "as a time value"),
+    ({"name": "x", "expiration": "999999999999d"}, "illegal_argument_exception", "value is too large"),
     ({"name": "x", "role_descriptors": []}, "illegal_argument_exception", "expected object"),
     (
         {"name": "x", "role_descriptors": {"r": {"clusterz": []}}},
@@ -238,6 +239,13 @@ def test_get_refuses_bad_parameters(api, existing, admin, params, reason):
         ({"search_after": ["x"]}, "[search_after] needs a [sort]"),
         ({"querry": {}}, "unknown field [querry]"),
         ({"query": {"range": {"creation": {"gte": "yesterday-ish"}}}}, "failed to parse date field"),
+        ({"query": {"term": {"creation": 10**20}}}, "failed to parse date field"),
+        ({"query": {"range": {"expiration": {"lt": "now+99999999y"}}}}, "failed to parse date field"),
+        ({"sort": ["creation"], "search_after": [-(10**20), "x"]}, "failed to parse date field"),
+        ({"aggs": {"a": {"terms": {"field": "name", "size": 10**20}}}}, "at most [65536]"),
+        ({"aggs": {"a": {"composite": {"sources": [{"n": {"terms": {"field": "name"}}}], "size": 10**20}}}}, "65536"),
+        ({"aggs": {"a": {"range": {"field": "metadata.v", "ranges": [{"from": "abc"}]}}}}, "must be numbers"),
+        ({"aggs": {"a": {"filters": {"filters": [], "other_bucket_key": {"x": 1}}}}}, "must be a string"),
     ],
 )
 def test_query_refuses_bad_input(api, existing, admin, body, reason):
@@ -288,6 +296,58 @@ def test_has_privileges_refuses_bad_input(api, alice, body, reason):
     response = api("POST", "/_security/user/_has_privileges", basic(alice), body)
     assert response.status_code == 400
     assert reason in response.json()["error"]["reason"]
+
+
+def nested(depth: int, leaf: str = "1") -> str:
+    return '{"a": ' * depth + leaf + "}" * depth
+
+
+UNSTORABLE = "strings may not contain NUL characters or unpaired surrogates"
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "reason"),
+    [
+        ("/_security/api_key", b'{"name": "x", "metadata": {"a": "\\u0000"}}', UNSTORABLE),
+        ("/_security/api_key", b'{"name": "x", "metadata": {"a\\u0000": 1}}', UNSTORABLE),
+        ("/_security/api_key", b'{"name": "\\ud800"}', UNSTORABLE),
+        ("/_security/_query/api_key", b'{"query": {"term": {"name": "a\\udc00"}}}', UNSTORABLE),
+        ("/_security/role/r1", b'{"metadata": {"a": "\\u0000"}}', UNSTORABLE),
+        ("/_security/api_key", b'{"name": "x", "metadata": {"a": NaN}}', "[NaN] is not a JSON number"),
+        ("/_security/api_key", b'{"name": "x", "metadata": {"a": -Infinity}}', "[-Infinity] is not a JSON number"),
+        ("/_security/api_key", b'{"name": "x", "metadata": {"a": 1e400}}', "number [1e400] is out of range"),
+        ("/_security/api_key", b"[" * 100_000 + b"]" * 100_000, "nesting depth exceeds the maximum allowed depth"),
+        ("/_security/api_key", f'{{"name": "x", "metadata": {nested(150)}}}'.encode(), "nesting depth exceeds"),
+        ("/_security/_query/api_key", f'{{"query": {nested(150)}}}'.encode(), "nesting depth exceeds"),
+    ],
+)
+def test_it_refuses_bodies_that_no_database_stores_or_that_nest_too_deep(api, existing, admin, path, raw, reason):
+    before = database_state()
+    response = api("PUT" if "role" in path else "POST", path, basic(admin), raw=raw)
+    assert_refused(response, 400, "x_content_parse_exception", reason, before)
+
+
+def test_it_takes_a_body_nested_as_deep_as_allowed(api, admin):
+    response = api(
+        "POST", "/_security/api_key", basic(admin), raw=f'{{"name": "x", "metadata": {nested(99)}}}'.encode()
+    )
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", "/_security/api_key?name=a%00"),
+        ("GET", "/_security/api_key?id=a%00"),
+        ("PUT", "/_security/api_key/a%00b"),
+        ("DELETE", "/_security/user/a%00b"),
+        ("DELETE", "/_security/role/a%00b"),
+    ],
+)
+def test_it_refuses_a_nul_in_the_path_or_the_parameters(api, existing, admin, method, url):
+    before = database_state()
+    response = api(method, url, basic(admin))
+    assert_refused(response, 400, "illegal_argument_exception", "may not contain NUL characters", before)
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,8 @@ def gunicorn(transactional_db):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        # The test asks 20 times with one invalidated key: refusals are the point, not throttling (429).
+        "APIKEYS_AUTH_FAILURES_PER_KEY": "1000",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"],

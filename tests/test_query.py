@@ -176,6 +176,11 @@ QUERIES: dict[str, list[dict[str, Any]]] = {
         {"terms": {"metadata.tier": [1, "2", 20]}},
         {"terms": {"realm_name": ["file", "_service_account"]}},
         {"terms": {"name": []}},
+        {"terms": {"name": ["alpha", *(f"other-{i}" for i in range(3000))]}},
+        {"terms": {"metadata.team": ["ops", *(f"other-{i}" for i in range(3000))]}},
+        {"terms": {"metadata.managed": ["true"]}},
+        {"terms": {"invalidated": [True]}},
+        {"terms": {"expiration": [iso(-15.0), epoch_ms(-10.0)]}},
     ],
     "prefix": [
         {"prefix": {"name": "alpha"}},
@@ -242,6 +247,12 @@ QUERIES: dict[str, list[dict[str, Any]]] = {
             }
         },
         {"bool": {}},
+        {"bool": {"should": {"match_all": {}}}},
+        {"bool": {"should": [{"bool": {}}, {"term": {"name": "alpha"}}]}},
+        {"bool": {"must_not": {"match_all": {}}}},
+        {"bool": {"must_not": {"term": {"metadata.team": "ops"}}}},
+        {"bool": {"must_not": [{"prefix": {"metadata.env.region": "eu"}}, {"range": {"metadata.tier": {"lt": "2"}}}]}},
+        {"bool": {"must_not": {"wildcard": {"metadata.note": {"value": "50*", "case_insensitive": True}}}}},
     ],
     "bool with minimum_should_match": [
         {
@@ -354,6 +365,14 @@ def test_it_matches_metadata_booleans_as_true_and_false(keys):
 def test_it_sees_no_value_in_a_metadata_null_or_object(keys):
     query = {"bool": {"should": [{"exists": {"field": "metadata.deprecated"}}, {"exists": {"field": "metadata.env"}}]}}
     assert {k.name for k in run({"query": query}).keys} == {"under-score"}
+
+
+def test_it_does_not_take_a_managed_of_one_for_true(alice):
+    key = ApiKey.objects.create(
+        id=key_id(99), name="one", owner=alice, username="alice", hash="x", metadata={"managed": 1}
+    )
+    assert not key.managed
+    assert run({"query": {"term": {"metadata.managed": True}}}).keys == []
 
 
 def test_it_folds_the_case_of_non_ascii_letters_when_asked(keys):
