@@ -214,7 +214,7 @@ def get_api_keys(call: Call) -> Any:
     key_id, name = call.param("id"), call.param("name")
     username, realm = call.param("username"), call.param("realm_name")
     owner, active_only, with_limited_by = call.flag("owner"), call.flag("active_only"), call.flag("with_limited_by")
-    call.flag("with_profile_uid")
+    call.flag("with_profile_uid")  # validated; no user profiles here, so there is no profile_uid to add
     if key_id and name:
         raise ServiceError.validation("only one of [api key id, api key name] can be specified")
     if (key_id or name) and (username or realm):

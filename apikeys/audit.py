@@ -3,7 +3,6 @@ same transaction as the change it records, so neither exists without the other. 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,7 +46,3 @@ def record_many(action: str, actor: str, keys: Iterable[tuple[str, str]], client
             chunk = rows[start : start + per_statement]
             values = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(chunk))
             cursor.execute(f"{sql} VALUES {values}", [value for row in chunk for value in row])
-
-
-def describe(event: AuditEvent) -> str:
-    return json.dumps(event.details, sort_keys=True) if event.details else ""

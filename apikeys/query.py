@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import combinations
 from typing import Any
 
 from django.core.cache import cache
@@ -413,8 +414,6 @@ def _minimum_should_match(value: Any, count: int) -> int:
 
 def _at_least(queries: list[Q], minimum: int) -> Q:
     """True when at least `minimum` of `queries` hold: an OR over the combinations (few clauses in practice)."""
-    from itertools import combinations
-
     if minimum > len(queries):
         return Q(pk__in=[])
     if len(queries) > 8:
@@ -463,9 +462,7 @@ def _simple_query_string(body: Any) -> Q:
             pattern = escape_wildcard(text[:-1]) + "*"
         else:
             pattern = escape_wildcard(text)
-        any_field = Q(pk__in=[])
-        for fld in fields:
-            any_field |= _on(fld, Wildcard(fld.expression(), pattern))
+        any_field = any_of([_on(fld, Wildcard(fld.expression(), pattern)) for fld in fields])
         if sign == "-":
             must_not.append(any_field)
         elif sign == "+" or operator == "and":

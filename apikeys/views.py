@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -224,8 +225,6 @@ def create_key(request: HttpRequest) -> HttpResponse:
 
 
 def _key_formats(created: services.CreatedKey, request: HttpRequest) -> dict[str, str]:
-    import json
-
     return {
         "encoded": created.encoded,
         "beats": f"{created.key.id}:{created.secret}",
@@ -343,7 +342,7 @@ def check_privileges(request: HttpRequest, key_id: str) -> HttpResponse:
 # --- Delete -----------------------------------------------------------------------------------------------
 
 
-def _delete_scope(request: HttpRequest, principal: Principal, params) -> tuple[QuerySet, list[str] | None, str]:
+def _delete_scope(principal: Principal, params) -> tuple[QuerySet, list[str] | None, str]:
     """The keys a delete request means: checked ids, every key matching the search, or every expired key."""
     deletable = principal.deletable_keys()
     if deletable is None:
@@ -368,7 +367,7 @@ def _delete_scope(request: HttpRequest, principal: Principal, params) -> tuple[Q
 def delete_keys(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
     params = request.POST if request.method == "POST" else request.GET
-    scope, ids, mode = _delete_scope(request, principal, params)
+    scope, ids, mode = _delete_scope(principal, params)
     if request.method == "POST":
         names = dict(scope.filter(pk__in=ids).values_list("id", "name")) if ids else {}
         result = services.invalidate_keys(scope, ids, principal)
