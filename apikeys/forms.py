@@ -199,14 +199,16 @@ class KeyFilterForm(forms.Form):
         data = self.cleaned_data if self.is_valid() else {}
         must: list[dict[str, Any]] = [self.search_clause()]
         if data.get("type") == "managed":
-            must.append({"term": {"metadata.managed": True}})
+            must.append(MANAGED_QUERY)
         elif data.get("type") == "personal":
-            must.append({"bool": {"must_not": [{"term": {"metadata.managed": True}}]}})
+            must.append({"bool": {"must_not": [MANAGED_QUERY]}})
         must.append(STATUS_QUERIES[data.get("status") or ""])
         if data.get("owner"):
             must.append({"term": {"username": data["owner"]}})
         return {"bool": {"filter": must}}
 
+
+MANAGED_QUERY: dict[str, Any] = {"term": {"metadata.managed": True}}
 
 ACTIVE = {
     "bool": {

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate as authenticate_password
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -25,6 +26,7 @@ from .deferred import after_response
 from .durations import InvalidDuration, parse_duration
 from .errors import ServiceError
 from .models import SERVICE_ACCOUNT_USERNAME, ApiKey, User, is_managed
+from .planner import refresh_statistics_if_due
 from .principals import Principal, user_roles
 from .privileges import InvalidRoleDescriptor, can_run_as, grants_nothing, validate_role_descriptors
 from .query import bump_generation, name_filter
@@ -44,12 +46,20 @@ def now_ms() -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+# Each process's own few seconds of memory in front of the shared cache (see auth.py), bounded in size.
+local_cache = LocMemCache("apikeys-local", {"OPTIONS": {"MAX_ENTRIES": 5000}})
+
+
 def auth_cache_key(key_id: str) -> str:
     return f"apikeys:verified:{key_id}"
 
 
 def evict_from_cache(key_ids: Iterable[str]) -> None:
-    cache.delete_many([auth_cache_key(i) for i in key_ids])
+    """Forget verified secrets in the shared cache and in this process; other processes forget theirs
+    within seconds, and meanwhile still compare the secret's fingerprint and read the key's row."""
+    names = [auth_cache_key(i) for i in key_ids]
+    cache.delete_many(names)
+    local_cache.delete_many(names)
 
 
 def keys_changed(key_ids: list[str]) -> None:
@@ -60,6 +70,7 @@ def keys_changed(key_ids: list[str]) -> None:
     def forget() -> None:
         evict_from_cache(key_ids)
         bump_generation()
+        after_response(refresh_statistics_if_due)
 
     transaction.on_commit(forget)
 

@@ -125,6 +125,8 @@ APIKEYS_HASH_ALGORITHM = os.environ.get("APIKEYS_HASH_ALGORITHM", "ssha256").low
 APIKEYS_RETENTION_DAYS = int(os.environ.get("APIKEYS_RETENTION_DAYS", 7))
 # Invalidation triggers a retention purge at most this often (seconds).
 APIKEYS_PURGE_INTERVAL_SECONDS = int(os.environ.get("APIKEYS_PURGE_INTERVAL_SECONDS", 3600))
+# On SQLite, planner statistics are refreshed at most this often after writes to keys (seconds).
+APIKEYS_STATISTICS_INTERVAL_SECONDS = int(os.environ.get("APIKEYS_STATISTICS_INTERVAL_SECONDS", 3600))
 # How long a verified key or password is remembered (seconds).
 APIKEYS_AUTH_CACHE_SECONDS = int(os.environ.get("APIKEYS_AUTH_CACHE_SECONDS", 20 * 60))
 # `last_used` is written at most this often per key (seconds), after the response.

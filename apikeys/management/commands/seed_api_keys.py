@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apikeys import keys
 from apikeys.models import ApiKey, Role, User
+from apikeys.planner import refresh_statistics
 from apikeys.privileges import validate_role_descriptor
 from apikeys.query import bump_generation
 
@@ -138,5 +139,6 @@ class Command(BaseCommand):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(insert, batch)
             made += len(batch)
+        refresh_statistics(sample=False)  # a bulk load changes what the planner should expect
         bump_generation()
         self.stdout.write(f"Added {made} API keys for {owners} owner{'s' if owners != 1 else ''}.")

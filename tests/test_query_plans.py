@@ -1,0 +1,67 @@
+"""The planner walks an index for every sort the list offers, because SQLite is given statistics to plan with:
+after migrating, after seeding, and at most once an interval after writes (`apikeys.planner`)."""
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from apikeys import planner, services
+from apikeys.principals import Principal
+from apikeys.tables import SORTS
+
+pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's autovacuum keeps statistics")
+
+
+def statistics_rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'apikeys_apikey'")
+        return cursor.fetchone()[0]
+
+
+def forget_statistics() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM sqlite_stat1 WHERE tbl = 'apikeys_apikey'")
+
+
+def plan(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return "\n".join(row[-1] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_seeding_leaves_statistics_for_the_planner():
+    forget_statistics()
+    call_command("seed_api_keys", count=50, owners=2, seed=1, stdout=None)
+    assert statistics_rows() > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_refreshes_the_statistics_once_an_interval(alice, monkeypatch):
+    forget_statistics()
+    cache.clear()
+    refreshed = []
+    real = planner.refresh_statistics
+    monkeypatch.setattr(planner, "refresh_statistics", lambda: (refreshed.append(1), real()))
+    principal = Principal.for_user(alice)
+    services.create_api_key(principal, {"name": "first"})
+    assert refreshed == [1] and statistics_rows() > 0
+    services.create_api_key(principal, {"name": "second"})
+    assert refreshed == [1]  # the interval has not passed
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("sort", [f"{direction}{name}" for name in SORTS for direction in ("", "-")])
+def test_each_sort_of_the_list_walks_an_index_instead_of_sorting_every_key(admin, sort):
+    call_command("seed_api_keys", count=3000, owners=5, seed=2, stdout=None)
+    connection.close()  # SQLite reads the statistics when a connection opens
+    client = Client()
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api-keys/", {"sort": sort}).status_code == 200
+    page = [q["sql"] for q in queries if q["sql"].startswith('SELECT "apikeys_apikey"."id" AS "id"')]
+    assert len(page) == 1
+    assert "TEMP B-TREE FOR ORDER BY" not in plan(page[0])
