@@ -3,7 +3,7 @@
 A wildcard match that treats `%` and `_` as data, case-sensitive on every backend unless asked otherwise:
 Elasticsearch's `wildcard` and `prefix` are case-sensitive on keyword fields. SQLite's LIKE is not (for
 ASCII), so SQLite uses GLOB (case-sensitive, and still able to use an index for a fixed prefix);
-PostgreSQL uses LIKE with every metacharacter of the value escaped.
+PostgreSQL uses LIKE (ILIKE) with every metacharacter of the value escaped.
 
 A metadata leaf as Elasticsearch's flattened field holds it: a string, whatever the JSON scalar's type.
 """
@@ -85,8 +85,9 @@ class CaseInsensitiveWildcard(Wildcard):
     lookup_name = "es_iwildcard"
 
     def as_sql(self, compiler, connection):
+        # ILIKE, not LOWER(...) LIKE: the trigram index on name and username serves ILIKE directly.
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"LOWER({lhs}) LIKE %s ESCAPE '\\'", [*lhs_params, to_like(self.rhs.lower())]
+        return f"{lhs} ILIKE %s ESCAPE '\\'", [*lhs_params, to_like(self.rhs)]
 
     def as_sqlite(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)

@@ -15,17 +15,12 @@ from django.db import connection
 
 from .models import ApiKey
 
-# Rows sampled per index: enough for the planner's choices, and a few milliseconds at any size.
-SQLITE_ANALYSIS_LIMIT = 2000
 
-
-def refresh_statistics(sample: bool = True) -> None:
-    """ANALYZE the keys table: a sample of each index (quick), or all of it after a bulk load."""
-    table = connection.ops.quote_name(ApiKey._meta.db_table)
+def refresh_statistics() -> None:
+    """ANALYZE the keys table, all of it: a sample (`analysis_limit`) stops counting at its size, so two
+    values in 100,000 rows look like 2,000 each, which is the very mistake this prevents (0.2 s at 100,000)."""
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT if sample else 0}")
-        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(ApiKey._meta.db_table)}")
 
 
 def refresh_statistics_if_due() -> None:

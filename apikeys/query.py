@@ -616,8 +616,12 @@ def apply_sort(queryset: QuerySet, keys: list[SortKey], search_after: Any = None
             queryset = queryset.filter(RowAfter(expressions, values, after_keys[0].descending))
         else:
             queryset = queryset.filter(_after(after_names, after_keys, values))
+    # Missing values sort last, as in Elasticsearch. Saying so only where a value can be missing: an index
+    # read backwards gives DESC NULLS FIRST, so a needless NULLS LAST keeps PostgreSQL from using it.
     order = [
-        F(n).desc(nulls_last=True) if k.descending else F(n).asc(nulls_last=True)
+        (F(n).desc(nulls_last=True) if k.descending else F(n).asc(nulls_last=True))
+        if k.field.nullable or k.field.kind == "json"
+        else (F(n).desc() if k.descending else F(n).asc())
         for n, k in zip(names, keys, strict=True)
     ]
     return queryset.order_by(*order, "-id" if tie.descending else "id")

@@ -139,6 +139,6 @@ class Command(BaseCommand):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(insert, batch)
             made += len(batch)
-        refresh_statistics(sample=False)  # a bulk load changes what the planner should expect
+        refresh_statistics()  # a bulk load changes what the planner should expect
         bump_generation()
         self.stdout.write(f"Added {made} API keys for {owners} owner{'s' if owners != 1 else ''}.")
