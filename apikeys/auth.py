@@ -2,8 +2,10 @@
 
 Successful verifications are remembered in Django's cache (Redis in production, shared by every worker),
 keyed by a fast keyed hash of the secret, like Elasticsearch's realm and API key caches: a warm request
-never runs a slow hash. The key's row is still read on every request, so an invalidated or expired key is
-refused on the very next request even before its cache entry is evicted.
+never runs a slow hash. Each process also remembers them for a few seconds itself, so a warm request need not
+ask the shared cache either. The key's row is still read on every request, so an invalidated or expired key
+is refused on the very next request even before its cache entry is evicted, and a changed hash changes the
+fingerprint that is compared.
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ import binascii
 import hashlib
 import hmac
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache as memoize
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
 from django.http import HttpRequest
 from django.utils.encoding import escape_uri_path
 
@@ -24,12 +33,18 @@ from . import audit, keys
 from .deferred import after_response
 from .models import ApiKey, User
 from .principals import Principal
-from .services import auth_cache_key, record_last_used
+from .services import auth_cache_key, local_cache, record_last_used
 from .throttle import count_failure
 
 log = logging.getLogger(__name__)
 
 WWW_AUTHENTICATE = 'ApiKey, Basic realm="security", charset="UTF-8"'
+# How long a process trusts its own memory of a verified key before asking the shared cache again.
+LOCAL_VERIFIED_SECONDS = 5
+# The columns verification and the caller's principal read; any other is loaded if ever asked for. Not the
+# key's metadata, its other dates or its copies of the owner's name, nor the owner's password, names or dates.
+KEY_FIELDS = {"id", "name", "owner", "expiration", "invalidated", "managed", "hash", "role_descriptors", "limited_by"}
+OWNER_FIELDS = {"id", "username", "email", "full_name", "metadata", "is_active", "is_superuser", "is_service_account"}
 
 
 class AuthenticationFailed(Exception):
@@ -103,7 +118,7 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         raise AuthenticationFailed("invalid ApiKey value") from exc
     key = _find_key(key_id)
     if key is None:
-        keys.dummy_verify(secret, settings.APIKEYS_HASH_ALGORITHM)
+        _dummy_verify_cached(secret)
         raise AuthenticationFailed(f"unable to find apikey with id {key_id}", key_id=key_id[:64])
     if key.invalidated:
         raise AuthenticationFailed(f"api key [{key_id}] has been invalidated", key_id=key_id)
@@ -118,31 +133,113 @@ def authenticate_api_key(encoded: str) -> ApiKey:
 
 
 def _note_use(key_id: str) -> None:
-    """The first use in each interval is written, after the response has gone."""
-    if cache.add(f"apikeys:used:{key_id}", 1, timeout=settings.APIKEYS_LAST_USED_INTERVAL_SECONDS):
+    """The first use in each interval is written, after the response has gone. The shared mark holds the
+    moment it lapses, and this process remembers that moment: until then it need not ask again."""
+    mark = f"apikeys:used:{key_id}"
+    if local_cache.get(mark) is not None:
+        return
+    interval = settings.APIKEYS_LAST_USED_INTERVAL_SECONDS
+    lapses = time.time() + interval
+    if cache.add(mark, lapses, timeout=interval):
         after_response(lambda: record_last_used([key_id]))
+    else:
+        lapses = cache.get(mark)  # another process's mark: None when it has just lapsed
+    remaining = min(lapses - time.time(), interval) if isinstance(lapses, float) else 0
+    if remaining > 0:
+        local_cache.set(mark, True, timeout=remaining)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Some of a model's fields, in model order (as `from_db` wants them), each with the converters its raw
+    value goes through (booleans, datetimes, JSON), as the ORM would apply them."""
+
+    model: type[Model]
+    fields: list[Field]
+    converters: list[list[Callable]]
+
+    def instance(self, db: BaseDatabaseWrapper, values: tuple) -> Model:
+        converted = []
+        for field, converters, value in zip(self.fields, self.converters, values, strict=True):
+            for convert in converters:
+                value = convert(value, field.cached_col, db)
+            converted.append(value)
+        return self.model.from_db(db.alias, {f.attname for f in self.fields}, converted)
+
+
+@memoize
+def _key_select(alias: str) -> tuple[str, _Columns, _Columns]:
+    """One key and its owner by id, as SQL written once per database: compiling the ORM's join and finding
+    its converters on every request cost several times what running it does."""
+    # A connection of its own, never opened: names are quoted and converters found the same on every one.
+    db = connections.create_connection(alias)
+
+    def columns(model: type[Model], names: set[str]) -> _Columns:
+        fields = [f for f in model._meta.concrete_fields if f.name in names]
+        converters = [db.ops.get_db_converters(f.cached_col) + f.get_db_converters(db) for f in fields]
+        return _Columns(model, fields, converters)
+
+    def column(field: Field) -> str:
+        return f"{db.ops.quote_name(field.model._meta.db_table)}.{db.ops.quote_name(field.column)}"
+
+    key, owner = columns(ApiKey, KEY_FIELDS), columns(User, OWNER_FIELDS)
+    sql = (
+        f"SELECT {', '.join(column(f) for f in key.fields + owner.fields)} "
+        f"FROM {db.ops.quote_name(ApiKey._meta.db_table)} INNER JOIN {db.ops.quote_name(User._meta.db_table)} "
+        f"ON ({column(ApiKey._meta.get_field('owner'))} = {column(User._meta.pk)}) "
+        f"WHERE {column(ApiKey._meta.pk)} = %s"
+    )
+    return sql, key, owner
 
 
 def _find_key(key_id: str) -> ApiKey | None:
-    # get(), not first(): no ORDER BY on the hot path.
     if len(key_id) > 64:
         return None
-    try:
-        return ApiKey.objects.select_related("owner").get(pk=key_id)
-    except ApiKey.DoesNotExist:
+    db = connections[router.db_for_read(ApiKey)]
+    sql, key_columns, owner_columns = _key_select(db.alias)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [key_id])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    split = len(key_columns.fields)
+    key = key_columns.instance(db, row[:split])
+    key.owner = owner_columns.instance(db, row[split:])
+    return key
 
 
 def _verify_cached(key: ApiKey, secret: str) -> bool:
     fingerprint = keys.fingerprint(secret, _cache_salt() + key.hash)
     cache_key = auth_cache_key(key.id)
-    remembered = cache.get(cache_key)
-    if remembered is not None and hmac.compare_digest(remembered, fingerprint):
+    if _remembers(local_cache, cache_key, fingerprint):
+        return True
+    if _remembers(cache, cache_key, fingerprint):
+        local_cache.set(cache_key, fingerprint, timeout=_local_verified_seconds())
         return True
     if not keys.verify_secret(secret, key.hash):
         return False
     cache.set(cache_key, fingerprint, timeout=settings.APIKEYS_AUTH_CACHE_SECONDS)
+    local_cache.set(cache_key, fingerprint, timeout=_local_verified_seconds())
     return True
+
+
+def _dummy_verify_cached(secret: str) -> None:
+    """Spend what a wrong secret for a known key would (both caches asked, a hash run), so an unknown id
+    cannot be told from a wrong secret. The caches are asked for a name that is no key id's, not for one
+    made of whatever id the caller sent."""
+    fingerprint = keys.fingerprint(secret, _cache_salt())
+    _remembers(local_cache, auth_cache_key("unknown"), fingerprint)
+    _remembers(cache, auth_cache_key("unknown"), fingerprint)
+    keys.dummy_verify(secret, settings.APIKEYS_HASH_ALGORITHM)
+
+
+def _remembers(store: BaseCache, cache_key: str, fingerprint: str) -> bool:
+    remembered = store.get(cache_key)
+    return remembered is not None and hmac.compare_digest(remembered, fingerprint)
+
+
+def _local_verified_seconds() -> int:
+    return min(LOCAL_VERIFIED_SECONDS, settings.APIKEYS_AUTH_CACHE_SECONDS)
 
 
 def authenticate_basic(credentials: str) -> User:

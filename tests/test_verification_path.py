@@ -1,20 +1,39 @@
-"""The verification hot path: a warm request writes nothing and runs no slow hash; last_used once a minute."""
+"""The verification hot path: a warm request writes nothing, runs no slow hash and asks the shared cache
+nothing; last_used once a minute."""
 
+import time
+from contextlib import ExitStack
 from unittest import mock
 
+import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apikeys import keys
+from apikeys.auth import authenticate_api_key
 from apikeys.models import ApiKey
+from apikeys.services import evict_from_cache, local_cache
 from tests.conftest import apikey_header, new_key
 
 AUTHENTICATE = "/_security/_authenticate"
+CACHE_METHODS = ("get", "get_many", "set", "set_many", "add", "delete", "delete_many", "incr", "touch", "has_key")
+
+
+@pytest.fixture(autouse=True)
+def _no_local_memory():
+    local_cache.clear()
+    yield
+    local_cache.clear()
 
 
 def writes(queries) -> list[str]:
     return [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+
+
+def a_minute_passes(key_id: str) -> None:
+    cache.delete(f"apikeys:used:{key_id}")
+    local_cache.delete(f"apikeys:used:{key_id}")
 
 
 def test_a_warm_request_does_no_write_and_no_slow_hash(api, alice, settings):
@@ -48,7 +67,7 @@ def test_last_used_is_recorded_at_most_once_a_minute(api, alice):
     with CaptureQueriesContext(connection) as queries:
         api("GET", AUTHENTICATE, apikey_header(created.encoded))
     assert writes(queries) == [] and ApiKey.objects.get().last_used == first
-    cache.delete(f"apikeys:used:{created.key.id}")  # the minute has passed
+    a_minute_passes(created.key.id)
     api("GET", AUTHENTICATE, apikey_header(created.encoded))
     assert ApiKey.objects.get().last_used > first
 
@@ -65,3 +84,74 @@ def test_failed_authentication_records_no_use(api, alice):
     wrong = keys.encode(created.key.id, keys.generate_secret())
     api("GET", AUTHENTICATE, apikey_header(wrong))
     assert ApiKey.objects.get().last_used is None
+
+
+def test_a_warm_request_asks_the_shared_cache_nothing(api, alice):
+    created = new_key(alice)
+    assert api("GET", AUTHENTICATE, apikey_header(created.encoded)).status_code == 200
+    with ExitStack() as stack:
+        spies = {n: stack.enter_context(mock.patch.object(cache, n, wraps=getattr(cache, n))) for n in CACHE_METHODS}
+        for _ in range(3):
+            assert api("GET", AUTHENTICATE, apikey_header(created.encoded)).status_code == 200
+    assert [name for name, spy in spies.items() if spy.called] == []
+
+
+def test_another_process_finds_the_verified_key_in_the_shared_cache(api, alice):
+    created = new_key(alice)
+    api("GET", AUTHENTICATE, apikey_header(created.encoded))
+    local_cache.clear()  # as a process that has not seen the key yet
+    with mock.patch.object(keys, "verify_secret", wraps=keys.verify_secret) as verify:
+        assert api("GET", AUTHENTICATE, apikey_header(created.encoded)).status_code == 200
+    assert verify.call_count == 0
+
+
+def test_last_used_is_recorded_again_once_the_interval_has_passed(api, alice, settings):
+    settings.APIKEYS_LAST_USED_INTERVAL_SECONDS = 1
+    created = new_key(alice)
+    api("GET", AUTHENTICATE, apikey_header(created.encoded))
+    first = ApiKey.objects.get().last_used
+    time.sleep(1.1)
+    api("GET", AUTHENTICATE, apikey_header(created.encoded))
+    assert ApiKey.objects.get().last_used > first
+
+
+def test_a_process_that_did_not_write_last_used_asks_again_when_the_mark_lapses(api, alice, settings):
+    settings.APIKEYS_LAST_USED_INTERVAL_SECONDS = 1
+    created = new_key(alice)
+    cache.add(f"apikeys:used:{created.key.id}", time.time() + 1, timeout=1)  # another process wrote it
+    api("GET", AUTHENTICATE, apikey_header(created.encoded))
+    assert ApiKey.objects.get().last_used is None
+    time.sleep(1.1)
+    api("GET", AUTHENTICATE, apikey_header(created.encoded))
+    assert ApiKey.objects.get().last_used is not None
+
+
+def test_eviction_makes_this_process_verify_the_hash_again(api, alice):
+    created = new_key(alice)
+    api("GET", AUTHENTICATE, apikey_header(created.encoded))
+    evict_from_cache([created.key.id])
+    with mock.patch.object(keys, "verify_secret", wraps=keys.verify_secret) as verify:
+        assert api("GET", AUTHENTICATE, apikey_header(created.encoded)).status_code == 200
+    assert verify.call_count == 1
+
+
+def test_a_changed_hash_refuses_the_secret_this_process_remembers(api, alice):
+    created = new_key(alice)
+    assert api("GET", AUTHENTICATE, apikey_header(created.encoded)).status_code == 200
+    replacement = keys.generate_secret()
+    ApiKey.objects.filter(pk=created.key.id).update(hash=keys.hash_secret(replacement))  # no eviction
+    assert api("GET", AUTHENTICATE, apikey_header(created.encoded)).status_code == 401
+    assert api("GET", AUTHENTICATE, apikey_header(keys.encode(created.key.id, replacement))).status_code == 200
+
+
+def test_the_key_read_for_verification_equals_the_orm_one(alice):
+    alice.metadata = {"team": "billing"}
+    alice.save()
+    created = new_key(alice, role_descriptors={"r": {"cluster": ["monitor"]}}, metadata={"a": 1}, expiration="1d")
+    found = authenticate_api_key(created.encoded)
+    stored = ApiKey.objects.select_related("owner").get(pk=created.key.id)
+    for field in ApiKey._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(stored, field.attname), field.name
+    for field in type(alice)._meta.concrete_fields:
+        assert getattr(found.owner, field.attname) == getattr(stored.owner, field.attname), field.name
+    assert found.managed is False and found.owner.is_active is True
