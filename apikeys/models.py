@@ -78,7 +78,6 @@ class ApiKey(models.Model):
             models.Index(fields=["invalidated", "creation", "id"], name="apikey_invalidated"),
             models.Index(fields=["invalidation", "id"], name="apikey_invalidation"),
             models.Index(fields=["managed", "creation", "id"], name="apikey_managed"),
-            models.Index(fields=["managed", "id"], name="apikey_type_sort"),
             models.Index(fields=["invalidated", "expiration", "id"], name="apikey_status_sort"),
             models.Index(fields=["owner", "creation", "id"], name="apikey_owner"),
             models.Index(fields=["realm", "id"], name="apikey_realm"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,14 +17,15 @@ from django.conf import settings
 from django.contrib.auth import authenticate as authenticate_password
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from . import audit, keys
 from .deferred import after_response
 from .durations import InvalidDuration, parse_duration
 from .errors import ServiceError
+from .lookups import AnyOf
 from .models import SERVICE_ACCOUNT_USERNAME, ApiKey, User, is_managed
 from .planner import refresh_statistics_if_due
 from .principals import Principal, user_roles
@@ -34,8 +35,6 @@ from .query import bump_generation, name_filter
 log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 256
-# Chunk size for `id IN (...)` so that SQLite's bound-variable limit is never reached.
-ID_CHUNK = 500
 CREATE_FIELDS = {"name", "expiration", "role_descriptors", "metadata"}
 UPDATE_FIELDS = {"role_descriptors", "metadata", "expiration"}
 
@@ -46,8 +45,16 @@ def now_ms() -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-# Each process's own few seconds of memory in front of the shared cache (see auth.py), bounded in size.
+# What each process remembers itself, briefly, in front of the shared cache (see auth.py). Bounded in size.
 local_cache = LocMemCache("apikeys-local", {"OPTIONS": {"MAX_ENTRIES": 5000}})
+
+
+def id_chunks(ids: list[str]) -> Iterator[list[str]]:
+    """`ids` in slices that fit one `id IN (...)` statement: SQLite's bound-variable limit (999, as Django
+    counts it) less room for the statement's other values; PostgreSQL takes 10,000 at once."""
+    size = (connection.features.max_query_params or 10_009) - 9
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def auth_cache_key(key_id: str) -> str:
@@ -386,8 +393,7 @@ def bulk_update_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
     snapshot = principal.snapshot()
     with transaction.atomic():
         found = {}
-        for start in range(0, len(unique), ID_CHUNK):
-            chunk = unique[start : start + ID_CHUNK]
+        for chunk in id_chunks(unique):
             found.update(
                 (k.id, k) for k in ApiKey.objects.select_for_update().filter(pk__in=chunk, owner=principal.user)
             )
@@ -408,7 +414,7 @@ def bulk_update_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
             if changed:
                 changed_keys.append(key)
         if changed_keys:
-            ApiKey.objects.bulk_update(changed_keys, UPDATED_FIELDS, batch_size=ID_CHUNK)
+            ApiKey.objects.bulk_update(changed_keys, UPDATED_FIELDS)  # batched by Django as the backend needs
             audit.record_many(
                 audit.Action.UPDATE,
                 principal.user.username,
@@ -513,16 +519,16 @@ def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal
             rows = list(scope.select_for_update().values_list("id", "invalidated", "name"))
         else:
             rows = []
-            unique = list(dict.fromkeys(ids))
-            for start in range(0, len(unique), ID_CHUNK):
-                chunk = unique[start : start + ID_CHUNK]
-                rows += list(scope.select_for_update().filter(pk__in=chunk).values_list("id", "invalidated", "name"))
+            for chunk in id_chunks(list(dict.fromkeys(ids))):
+                rows += list(
+                    scope.select_for_update().filter(AnyOf(F("pk"), chunk)).values_list("id", "invalidated", "name")
+                )
         names = {}
         for key_id, invalidated, name in rows:
             (before if invalidated else newly).append(key_id)
             names[key_id] = name
-        for start in range(0, len(newly), ID_CHUNK):
-            ApiKey.objects.filter(pk__in=newly[start : start + ID_CHUNK]).update(invalidated=True, invalidation=now)
+        for chunk in id_chunks(newly):
+            ApiKey.objects.filter(AnyOf(F("pk"), chunk)).update(invalidated=True, invalidation=now)
         if newly:
             audit.record_many(
                 audit.Action.INVALIDATE,
@@ -552,8 +558,8 @@ def purge_api_keys(now: datetime | None = None, retention_days: int | None = Non
         doomed = ApiKey.objects.filter(Q(invalidated=True, invalidation__lt=cutoff) | Q(expiration__lt=cutoff))
         gone = list(doomed.values_list("id", "name"))
         ids = [key_id for key_id, _ in gone]
-        for start in range(0, len(ids), ID_CHUNK):
-            ApiKey.objects.filter(pk__in=ids[start : start + ID_CHUNK]).delete()
+        for chunk in id_chunks(ids):
+            ApiKey.objects.filter(AnyOf(F("pk"), chunk)).delete()
         if gone:
             audit.record_many(audit.Action.PURGE, "system", gone)
     if ids:

@@ -19,7 +19,7 @@ DEFAULT_SORT = "-created"
 # What each sortable column orders by; ties are broken by id so that pages never overlap.
 SORTS = {
     "name": ("name", "id"),
-    "type": ("managed", "id"),
+    "type": ("managed", "creation", "id"),  # apikey_managed serves the type filter and this sort
     "owner": ("username", "id"),
     "created": ("creation", "id"),
     "status": ("invalidated", "expiration", "id"),
