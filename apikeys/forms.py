@@ -179,9 +179,12 @@ class KeyFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
     owner = forms.CharField(required=False, label="Owner", max_length=150)
 
+    def search_text(self) -> str:
+        return ((self.cleaned_data if self.is_valid() else {}).get("q") or "").strip()
+
     def search_clause(self) -> dict[str, Any]:
         """The search box alone: name or owner containing the text, ignoring case."""
-        text = ((self.cleaned_data if self.is_valid() else {}).get("q") or "").strip()
+        text = self.search_text()
         if not text:
             return {"match_all": {}}
         pattern = f"*{escape_wildcard(text)}*"

@@ -994,6 +994,11 @@ def search(queryset: QuerySet, body: Mapping[str, Any], typed_keys: bool = False
     return SearchResult(total=total, keys=rows, sort_keys=keys, aggregations=aggregations)
 
 
+def username_counts(queryset: QuerySet) -> list[tuple[str, int]]:
+    """(username, number of keys) by username: read from the username index alone."""
+    return list(queryset.values_list("username").annotate(n=Count("pk")).order_by("username"))
+
+
 def counts_per_username(queryset: QuerySet, clauses: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per owner's username among the keys, by name: `count`, and for each named clause how many of
     them it matches. One statement, one pass (`COUNT(*) FILTER (WHERE …)` per clause, `GROUP BY`)."""

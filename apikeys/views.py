@@ -39,7 +39,7 @@ from .jsontext import JsonProblem
 from .models import ApiKey, AuditEvent
 from .principals import Principal
 from .privileges import effective_cluster_privileges, effective_index_privileges, has_privileges, key_role_sets
-from .query import cached_count, compile_query, counts_per_username, page_ids
+from .query import cached_count, compile_query, counts_per_username, page_ids, username_counts
 from .tables import DEFAULT_SORT, SORTS, ApiKeyTable, WindowPaginator, relative_time, status_of
 from .throttle import count_failure, forget, is_throttled
 
@@ -112,11 +112,35 @@ def _per_page(request: HttpRequest) -> int:
 
 
 def _list_counts(visible: QuerySet, filters: KeyFilterForm, query: dict[str, Any]) -> dict[str, Any]:
-    """The number of keys the list shows (`total`) and the count beside every filter value, search applied:
-    one pass over the keys whatever the estate's size."""
+    """The number of keys the list shows (`total`) and the count beside every filter value, search applied.
+
+    Without a search every count is a range of an index (or the owners' GROUP BY over `apikey_username`),
+    a few milliseconds each at 100,000 keys; the statuses partition the keys, so active is what is left.
+    A search must look at every name anyway: then all counts come from one pass over the matches."""
+    if filters.search_text():
+        return _counts_in_one_pass(visible.filter(compile_query(filters.search_clause())), query)
+    owners = username_counts(visible)
+    keys = sum(count for _, count in owners)
+
+    def count(clause: dict[str, Any]) -> int:
+        return visible.filter(compile_query(clause)).count()
+
+    counts = {"expired": count(STATUS_QUERIES["expired"]), "invalidated": count(STATUS_QUERIES["invalidated"])}
+    counts["active"] = keys - counts["expired"] - counts["invalidated"]
+    counts["managed"] = count(MANAGED_QUERY)
+    counts["personal"] = keys - counts["managed"]
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    if chosen.get("type") or chosen.get("owner"):
+        counts["total"] = count(query)
+    else:  # the status filter alone (or none: every key not invalidated) is one of the counts above
+        counts["total"] = counts.get(chosen.get("status") or "", keys - counts["invalidated"])
+    counts["owners"] = owners[:MAX_OWNER_CHOICES]
+    return counts
+
+
+def _counts_in_one_pass(searched: QuerySet, query: dict[str, Any]) -> dict[str, Any]:
     clauses = {name: clause for name, clause in STATUS_QUERIES.items() if name}
     clauses.update(managed=MANAGED_QUERY, total=query)
-    searched = visible.filter(compile_query(filters.search_clause()))
     counts = dict.fromkeys([*clauses, "personal"], 0)
     owners = []
     for owner in counts_per_username(searched, clauses):

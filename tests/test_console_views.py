@@ -279,3 +279,58 @@ def test_the_key_page_shows_effective_index_privileges(alice):
     page = signed_in(alice).get(f"/api-keys/{created.key.id}/").content.decode()
     assert re.search(r"<code>books</code>: <span class=\"badge plain\">read</span> </li>", page)
     assert re.search(r"<code>secret</code>: <em>none</em>", page)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"status": "active"},
+        {"status": "expired"},
+        {"status": "invalidated"},
+        {"type": "managed"},
+        {"type": "personal", "status": "active"},
+        {"owner": "bob"},
+        {"q": "blue"},
+        {"q": "BLUE", "status": "expired"},
+        {"q": "bo", "type": "personal"},
+    ],
+)
+def test_the_counts_beside_the_filters_are_those_of_the_keys(admin, alice, bob, params):
+    past = timezone.now() - timedelta(days=1)
+    for owner, name, state, managed in [
+        (alice, "blue-1", "active", False),
+        (alice, "blue-2", "expired", True),
+        (alice, "red-1", "invalidated", False),
+        (alice, "red-2", "active", True),
+        (bob, "blue-3", "active", False),
+        (bob, "green-1", "expired", False),
+        (bob, "green-2", "invalidated", True),
+        (bob, "green-3", "active", False),
+    ]:
+        key = new_key(owner, name, metadata={"managed": True} if managed else {}).key
+        ApiKey.objects.filter(pk=key.pk).update(
+            expiration=past if state == "expired" else None, invalidated=state == "invalidated"
+        )
+    cache.clear()
+    counts = signed_in(admin).get("/api-keys/", params).context["counts"]
+
+    def status(key):
+        return "invalidated" if key.invalidated else "expired" if key.is_expired() else "active"
+
+    text = params.get("q", "").lower()
+    searched = [k for k in ApiKey.objects.all() if text in k.name.lower() or text in k.username.lower()]
+    shown = [
+        k
+        for k in searched
+        if (status(k) == params["status"] if params.get("status") else not k.invalidated)
+        and (params.get("type") is None or k.managed == (params["type"] == "managed"))
+        and (params.get("owner") is None or k.username == params["owner"])
+    ]
+    assert counts["total"] == len(shown)
+    for value in ("active", "expired", "invalidated"):
+        assert counts[value] == sum(status(k) == value for k in searched)
+    assert counts["managed"] == sum(k.managed for k in searched)
+    assert counts["personal"] == sum(not k.managed for k in searched)
+    owners = sorted({k.username for k in searched})
+    assert counts["owners"] == [(name, sum(k.username == name for k in searched)) for name in owners]
