@@ -646,3 +646,14 @@ def test_it_pages_composite_buckets_with_after(keys):
     expected = sorted(counts.items(), key=lambda item: item[0][1], reverse=True)
     expected.sort(key=lambda item: item[0][0])
     assert seen == expected
+
+
+def test_a_page_read_by_walking_the_sort_index_is_the_same_page(keys, monkeypatch):
+    monkeypatch.setattr("apikeys.query.WALK_SORT_FROM_MATCHES", 0)  # every query with 10+ matches walks
+    walked = [q for q in ALL_QUERIES if len(expected_ids(keys, q)) >= 10]
+    assert len(walked) >= 10
+    for query in walked:
+        for sort in ([("creation", "asc")], [("name", "desc")], [("expiration", "asc")]):
+            result = search(ApiKey.objects.all(), {"query": query, "sort": [{f: o} for f, o in sort], "size": 1})
+            matching = [k for k in keys if matches(query, k)]
+            assert [k.id for k in result.keys] == reference_order(matching, sort)[:1], (query, sort)
