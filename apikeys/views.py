@@ -116,7 +116,8 @@ def _list_counts(visible: QuerySet, filters: KeyFilterForm, query: dict[str, Any
 
     Without a search every count is a range of an index (or the owners' GROUP BY over `apikey_username`),
     a few milliseconds each at 100,000 keys; the statuses partition the keys, so active is what is left.
-    A search must look at every name anyway: then all counts come from one pass over the matches."""
+    With a search, all counts come from one pass over its matches (found through the trigram index on
+    PostgreSQL; SQLite reads every name)."""
     if filters.search_text():
         return _counts_in_one_pass(visible.filter(compile_query(filters.search_clause())), query)
     owners = username_counts(visible)
