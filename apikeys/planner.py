@@ -31,7 +31,17 @@ def refresh_statistics_if_due() -> None:
         refresh_statistics()
 
 
-def refresh_after_migrate(using: str, **kwargs) -> None:
-    """post_migrate: a database just created or changed starts with statistics that match its indexes."""
-    if using == connection.alias and connection.vendor == "sqlite":
+def has_statistics() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is None:
+            return False
+        cursor.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl = %s", [ApiKey._meta.db_table])
+        return cursor.fetchone() is not None
+
+
+def refresh_after_migrate(using: str, plan: list | None = None, **kwargs) -> None:
+    """post_migrate on SQLite: after migrations that ran (indexes may have changed), or when the keys table
+    has never been analyzed. A `migrate` with nothing to do costs nothing."""
+    if using == connection.alias and connection.vendor == "sqlite" and (plan or not has_statistics()):
         refresh_statistics()

@@ -3,7 +3,8 @@ exactly BENCH_ESTATE_SIZE keys from an earlier run.
 
 Seeding uses the app's own `seed_api_keys`; then the keys named `fleet-…` (one in twelve) become managed, as
 Fleet's are, so the type filter has something to find. PostgreSQL is vacuumed and analyzed on every run, as
-autovacuum keeps a live database; SQLite is left as the app leaves it (no ANALYZE statistics).
+autovacuum keeps a live database; SQLite is left as the app leaves it (statistics from `migrate` and
+`seed_api_keys`, see `apikeys.planner`).
 """
 
 from __future__ import annotations
