@@ -402,7 +402,7 @@ def delete_keys(request: HttpRequest) -> HttpResponse:
             name = names.get(deleted[0]) or ApiKey.objects.filter(pk=deleted[0]).values_list("name", flat=True).first()
             messages.success(request, f"Deleted API key '{name}'")
         else:
-            messages.success(request, f"Deleted {len(deleted)} API keys")
+            messages.success(request, f"Deleted {len(deleted):,} API keys")
         failed = [i for i in (ids or []) if i not in deleted]
         if failed:
             messages.error(

@@ -334,3 +334,10 @@ def test_the_counts_beside_the_filters_are_those_of_the_keys(admin, alice, bob, 
     assert counts["personal"] == sum(not k.managed for k in searched)
     owners = sorted({k.username for k in searched})
     assert counts["owners"] == [(name, sum(k.username == name for k in searched)) for name in owners]
+
+
+def test_counts_of_thousands_are_written_with_separators(alice):
+    make_keys(alice, 1234)
+    content = signed_in(alice).get("/api-keys/").content.decode()
+    assert "Showing 1–25 of 1,234 API keys" in content
+    assert "Active (1,234)" in content and "Select all matching (1,234)" in content
