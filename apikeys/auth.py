@@ -116,14 +116,15 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         key_id, secret = keys.decode(encoded)
     except keys.MalformedApiKey as exc:
         raise AuthenticationFailed("invalid ApiKey value") from exc
-    key = _find_key(key_id)
-    if key is None:
+    found = _find_key(key_id)
+    if found is None:
         _dummy_verify_cached(secret)
         raise AuthenticationFailed(f"unable to find apikey with id {key_id}", key_id=key_id[:64])
-    if key.invalidated:
+    if found.column("invalidated"):
         raise AuthenticationFailed(f"api key [{key_id}] has been invalidated", key_id=key_id)
-    if not _verify_cached(key, secret):
+    if not _verify_cached(key_id, found.column("hash"), secret):
         raise AuthenticationFailed(f"invalid credentials for API key [{key_id}]", key_id=key_id)
+    key = found.load()
     if key.is_expired():
         raise AuthenticationFailed("api key is expired", key_id=key_id)
     if not key.owner.is_active:
@@ -192,7 +193,28 @@ def _key_select(alias: str) -> tuple[str, _Columns, _Columns]:
     return sql, key, owner
 
 
-def _find_key(key_id: str) -> ApiKey | None:
+@dataclass(frozen=True)
+class _FoundKey:
+    """A key's row as read. It becomes objects only once its secret has verified, so that a wrong secret costs
+    what an unknown id does (converting the row's JSON would otherwise tell the two apart)."""
+
+    db: BaseDatabaseWrapper
+    row: tuple
+    key_columns: _Columns
+    owner_columns: _Columns
+
+    def column(self, name: str):
+        """A column of the key as stored: the hash's text, or whether it is invalidated (0/1 or a boolean)."""
+        return self.row[[f.name for f in self.key_columns.fields].index(name)]
+
+    def load(self) -> ApiKey:
+        split = len(self.key_columns.fields)
+        key = self.key_columns.instance(self.db, self.row[:split])
+        key.owner = self.owner_columns.instance(self.db, self.row[split:])
+        return key
+
+
+def _find_key(key_id: str) -> _FoundKey | None:
     if len(key_id) > 64:
         return None
     db = connections[router.db_for_read(ApiKey)]
@@ -200,23 +222,18 @@ def _find_key(key_id: str) -> ApiKey | None:
     with db.cursor() as cursor:
         cursor.execute(sql, [key_id])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    split = len(key_columns.fields)
-    key = key_columns.instance(db, row[:split])
-    key.owner = owner_columns.instance(db, row[split:])
-    return key
+    return None if row is None else _FoundKey(db, row, key_columns, owner_columns)
 
 
-def _verify_cached(key: ApiKey, secret: str) -> bool:
-    fingerprint = keys.fingerprint(secret, _cache_salt() + key.hash)
-    cache_key = auth_cache_key(key.id)
+def _verify_cached(key_id: str, stored_hash: str, secret: str) -> bool:
+    fingerprint = keys.fingerprint(secret, _cache_salt() + stored_hash)
+    cache_key = auth_cache_key(key_id)
     if _remembers(local_cache, cache_key, fingerprint):
         return True
     if _remembers(cache, cache_key, fingerprint):
         local_cache.set(cache_key, fingerprint, timeout=_local_verified_seconds())
         return True
-    if not keys.verify_secret(secret, key.hash):
+    if not keys.verify_secret(secret, stored_hash):
         return False
     cache.set(cache_key, fingerprint, timeout=settings.APIKEYS_AUTH_CACHE_SECONDS)
     local_cache.set(cache_key, fingerprint, timeout=_local_verified_seconds())
