@@ -41,7 +41,9 @@ def record_many(action: str, actor: str, keys: Iterable[tuple[str, str]], client
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            # psycopg's COPY, under Django's error translation (DatabaseError, IntegrityError, ...).
+            copying = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
+            with connection.wrap_database_errors, cursor.cursor.copy(copying) as copy:
                 for row in rows:
                     copy.write_row(row)
             return

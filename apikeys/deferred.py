@@ -3,9 +3,11 @@ request is being served (management commands, shells)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
+log = logging.getLogger(__name__)
 _local = threading.local()
 
 
@@ -23,4 +25,7 @@ def request_started(**kwargs) -> None:
 def request_finished(**kwargs) -> None:
     tasks, _local.tasks = getattr(_local, "tasks", None) or [], None
     for task in tasks:
-        task()
+        try:
+            task()
+        except Exception:  # the response has gone: log it, and let the other tasks run
+            log.exception("deferred task failed: %s", getattr(task, "__qualname__", task))

@@ -85,6 +85,10 @@ class CaseInsensitiveWildcard(Wildcard):
     lookup_name = "es_iwildcard"
 
     def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"LOWER({lhs}) LIKE %s ESCAPE '\\'", [*lhs_params, to_like(self.rhs.lower())]
+
+    def as_postgresql(self, compiler, connection):
         # ILIKE, not LOWER(...) LIKE: the trigram index on name and username serves ILIKE directly.
         lhs, lhs_params = self.process_lhs(compiler, connection)
         return f"{lhs} ILIKE %s ESCAPE '\\'", [*lhs_params, to_like(self.rhs)]

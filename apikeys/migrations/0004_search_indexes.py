@@ -19,7 +19,8 @@ def add_postgresql_search(apps, schema_editor):
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'apikeys_apikey' AND indexname LIKE %s",
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = 'apikeys_apikey' AND indexname LIKE %s",
             ["apikeys_apikey_id_%_like"],
         )
         for (name,) in cursor.fetchall():
@@ -27,13 +28,19 @@ def add_postgresql_search(apps, schema_editor):
         cursor.execute("SAVEPOINT apikeys_trgm")
         try:
             cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except Exception:  # no right to create it: keep the plain scan
+            # Hosts often keep extensions in a schema of their own, outside the search path.
+            cursor.execute(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                "WHERE e.extname = 'pg_trgm'"
+            )
+            ops = f"{connection.ops.quote_name(cursor.fetchone()[0])}.gin_trgm_ops"
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON apikeys_apikey USING gin (name {ops}, username {ops})"
+            )
+        except Exception:  # no right to create the extension, or no index of it: search scans, as before
             cursor.execute("ROLLBACK TO SAVEPOINT apikeys_trgm")
-            return
-        cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON apikeys_apikey "
-            "USING gin (name gin_trgm_ops, username gin_trgm_ops)"
-        )
+        else:
+            cursor.execute("RELEASE SAVEPOINT apikeys_trgm")
 
 
 def remove_postgresql_search(apps, schema_editor):
