@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
+from math import comb
 from typing import Any
 
 from django.core.cache import cache
@@ -256,7 +257,27 @@ def compile_query(query: Any) -> Q:
         raise QueryError(f"Query type [{clause}] is not currently supported in this context")
     # An empty Q matches every row when filtered on, but vanishes from an OR (`Q(x) | Q()` is `Q(x)`) and
     # negates to itself: a clause that matches everything must say so to survive should and must_not.
-    return compiler(body) or MATCH_EVERYTHING
+    compiled = compiler(body) or MATCH_EVERYTHING
+    _check_clause_count(clause_count(compiled))
+    return compiled
+
+
+# Like Elasticsearch's `indices.query.bool.max_clause_count`, lower: SQLite parses no expression nested over
+# 1,000 deep, and an OR of N conditions is N deep.
+MAX_CLAUSE_COUNT = 512
+
+
+def clause_count(q: Q) -> int:
+    """The conditions a compiled query holds (an `IN` list counts once)."""
+    return sum(clause_count(child) if isinstance(child, Q) else 1 for child in q.children)
+
+
+def _check_clause_count(count: int) -> None:
+    if count > MAX_CLAUSE_COUNT:
+        raise QueryError(
+            f"Query contains too many nested clauses; maxClauseCount is set to {MAX_CLAUSE_COUNT}",
+            "too_many_nested_clauses",
+        )
 
 
 MATCH_EVERYTHING = Q(pk__isnull=False)
@@ -390,8 +411,10 @@ def any_of(queries: list[Q]) -> Q:
     """OR of `queries`. An empty Q (match_all) matches everything: Django's `Q(...) | Q()` would drop it."""
     if any(not q for q in queries):
         return Q()
-    result = Q(pk__in=[])
-    for q in queries:
+    if not queries:
+        return Q(pk__in=[])
+    result = queries[0]
+    for q in queries[1:]:
         result |= q
     return result
 
@@ -419,6 +442,8 @@ def _at_least(queries: list[Q], minimum: int) -> Q:
         return Q(pk__in=[])
     if len(queries) > 8:
         raise QueryError("[minimum_should_match] above 1 is supported for at most 8 [should] clauses")
+    # Every combination repeats its clauses: refuse before building what would be too big.
+    _check_clause_count(comb(len(queries) - 1, minimum - 1) * sum(clause_count(q) for q in queries))
     result = Q(pk__in=[])
     for combo in combinations(queries, minimum):
         both = Q()

@@ -246,6 +246,11 @@ def test_get_refuses_bad_parameters(api, existing, admin, params, reason):
         ({"aggs": {"a": {"composite": {"sources": [{"n": {"terms": {"field": "name"}}}], "size": 10**20}}}}, "65536"),
         ({"aggs": {"a": {"range": {"field": "metadata.v", "ranges": [{"from": "abc"}]}}}}, "must be numbers"),
         ({"aggs": {"a": {"filters": {"filters": [], "other_bucket_key": {"x": 1}}}}}, "must be a string"),
+        ({"query": {"bool": {"should": [{"term": {"name": str(i)}} for i in range(1000)]}}}, "maxClauseCount"),
+        (
+            {"aggs": {"a": {"filter": {"bool": {"should": [{"prefix": {"name": str(i)}} for i in range(1000)]}}}}},
+            "too many nested clauses",
+        ),
     ],
 )
 def test_query_refuses_bad_input(api, existing, admin, body, reason):

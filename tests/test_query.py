@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from apikeys.models import NATIVE_REALM, ApiKey, User
-from apikeys.query import QueryError, search, sort_values
+from apikeys.query import MAX_CLAUSE_COUNT, QueryError, search, sort_values
 from tests.reference_query import field_value, has_any_leaf, matches, sort_keys
 
 
@@ -657,3 +657,25 @@ def test_a_page_read_by_walking_the_sort_index_is_the_same_page(keys, monkeypatc
             result = search(ApiKey.objects.all(), {"query": query, "sort": [{f: o} for f, o in sort], "size": 1})
             matching = [k for k in keys if matches(query, k)]
             assert [k.id for k in result.keys] == reference_order(matching, sort)[:1], (query, sort)
+
+
+def test_it_refuses_a_query_with_too_many_clauses(keys):
+    many = {"bool": {"should": [{"term": {"name": f"key-{i}"}} for i in range(MAX_CLAUSE_COUNT + 1)]}}
+    with pytest.raises(QueryError) as refused:
+        run({"query": many})
+    assert refused.value.error_type == "too_many_nested_clauses"
+    assert f"maxClauseCount is set to {MAX_CLAUSE_COUNT}" in refused.value.reason
+
+
+def test_it_answers_a_query_of_as_many_clauses_as_allowed(keys):
+    names = [k["name"] for k in keys][:3] + [f"absent-{i}" for i in range(MAX_CLAUSE_COUNT - 3)]
+    query = {"bool": {"should": [{"term": {"name": name}} for name in names]}}
+    assert set(found_ids(query)) == expected_ids(keys, query)
+
+
+def test_it_refuses_nested_minimum_should_match_before_building_it(db):
+    inner = {"bool": {"should": [{"term": {"name": f"n{i}"}} for i in range(8)], "minimum_should_match": 4}}
+    outer = {"bool": {"should": [inner] * 8, "minimum_should_match": 4}}
+    with pytest.raises(QueryError) as refused:
+        run({"query": {"bool": {"should": [outer] * 8, "minimum_should_match": 4}}})
+    assert refused.value.error_type == "too_many_nested_clauses"
