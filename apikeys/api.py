@@ -145,7 +145,7 @@ def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
 
     @csrf_exempt
     def view(request: HttpRequest, **kwargs: Any) -> JsonResponse:
-        pretty = "pretty" in request.GET
+        pretty = request.GET.get("pretty") in ("", "true")  # `?pretty` and `?pretty=true`, as Elasticsearch
         handler = handlers.get(request.method)
         if handler is None:
             allowed = ",".join(sorted(handlers))
@@ -159,6 +159,7 @@ def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
             request.body  # noqa: B018 - reading it enforces the size limit before anything else
             principal = authenticate(request)
             call = Call(request, principal, params.get(request.method, set()))
+            call.flag("pretty")  # a value other than true or false is refused
             result = handler(call, **kwargs)
         except RequestDataTooBig:
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -383,3 +383,16 @@ def test_unknown_security_paths_get_an_elasticsearch_error(api, admin):
     assert response.status_code == 400
     assert response["X-Elastic-Product"] == "Elasticsearch"
     assert "no handler found for uri [/_security/nothing_here]" in response.json()["error"]["reason"]
+
+
+@pytest.mark.parametrize(("query", "indented"), [("pretty", True), ("pretty=true", True), ("pretty=false", False)])
+def test_pretty_indents_the_answer_only_when_asked(client, admin, query, indented):
+    response = client.get(f"/_security/_authenticate?{query}", HTTP_AUTHORIZATION=basic(admin))
+    assert response.status_code == 200
+    assert (b'\n  "' in response.content) is indented
+
+
+def test_pretty_refuses_a_value_that_is_not_a_boolean(client, admin):
+    response = client.get("/_security/_authenticate?pretty=yes", HTTP_AUTHORIZATION=basic(admin))
+    assert response.status_code == 400
+    assert "as only [true] or [false] are allowed" in response.json()["error"]["reason"]
