@@ -49,6 +49,8 @@ def now_ms() -> datetime:
 
 # What each process remembers itself, briefly, in front of the shared cache (see auth.py). Bounded in size.
 local_cache = LocMemCache("apikeys-local", {"OPTIONS": {"MAX_ENTRIES": 5000}})
+# Forgetting more keys than this empties the local cache instead: it holds only a few seconds' worth.
+LOCAL_CACHE_DELETES = 100
 
 
 def id_chunks(ids: list[str]) -> Iterator[list[str]]:
@@ -68,17 +70,22 @@ def evict_from_cache(key_ids: Iterable[str]) -> None:
     within seconds, and meanwhile still compare the secret's fingerprint and read the key's row."""
     names = [auth_cache_key(i) for i in key_ids]
     cache.delete_many(names)
-    local_cache.delete_many(names)
+    if len(names) > LOCAL_CACHE_DELETES:
+        local_cache.clear()
+    else:
+        local_cache.delete_many(names)
 
 
 def keys_changed(key_ids: list[str]) -> None:
     """Forget what caches know of these keys (verified secrets, counts) once the change is committed.
     Before that, the old state is still the truth; and verification reads the key's row on every request,
-    so an invalidated key is refused at once whatever the cache holds."""
+    so an invalidated key is refused at once whatever the cache holds. That is also why the verified
+    secrets can be forgotten after the response has gone (10,000 of them take a tenth of a second or more);
+    the counts are forgotten before it, so the next page shows the change."""
 
     def forget() -> None:
-        evict_from_cache(key_ids)
         bump_generation()
+        after_response(lambda: evict_from_cache(key_ids))
         after_response(refresh_statistics_if_due)
 
     transaction.on_commit(forget)

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from apikeys import keys
 from apikeys.auth import authenticate_api_key
 from apikeys.models import ApiKey
-from apikeys.services import evict_from_cache, local_cache
+from apikeys.services import LOCAL_CACHE_DELETES, evict_from_cache, local_cache
 from tests.conftest import apikey_header, new_key
 
 AUTHENTICATE = "/_security/_authenticate"
@@ -155,3 +155,11 @@ def test_the_key_read_for_verification_equals_the_orm_one(alice):
     for field in type(alice)._meta.concrete_fields:
         assert getattr(found.owner, field.attname) == getattr(stored.owner, field.attname), field.name
     assert found.managed is False and found.owner.is_active is True
+
+
+def test_forgetting_many_keys_empties_this_process_cache_at_once():
+    local_cache.set("apikeys:verified:other", "x")
+    evict_from_cache(["one"])
+    assert local_cache.get("apikeys:verified:other") == "x"
+    evict_from_cache([f"k{i}" for i in range(LOCAL_CACHE_DELETES + 1)])
+    assert local_cache.get("apikeys:verified:other") is None
