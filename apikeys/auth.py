@@ -285,8 +285,7 @@ def _password_matches(user: User, password: str) -> bool:
     # The stored hash is part of the fingerprint, so changing the password forgets the cached success.
     fingerprint = keys.fingerprint(password, _cache_salt() + user.password)
     cache_key = f"apikeys:password:{user.pk}"
-    remembered = cache.get(cache_key)
-    if remembered is not None and hmac.compare_digest(remembered, fingerprint):
+    if _remembers(cache, cache_key, fingerprint):
         return True
     if not user.check_password(password):
         return False

@@ -53,12 +53,12 @@ local_cache = LocMemCache("apikeys-local", {"OPTIONS": {"MAX_ENTRIES": 5000}})
 LOCAL_CACHE_DELETES = 100
 
 
-def id_chunks(ids: list[str]) -> Iterator[list[str]]:
-    """`ids` in slices that fit one `id IN (...)` statement: SQLite's bound-variable limit (999, as Django
-    counts it) less room for the statement's other values; PostgreSQL takes 10,000 at once."""
+def by_ids(queryset: QuerySet, ids: list[str]) -> Iterator[QuerySet]:
+    """`queryset` narrowed to `ids`, in slices that fit one statement: SQLite's bound-variable limit (999, as
+    Django counts it) less room for the statement's other values; PostgreSQL takes 10,000 at once."""
     size = (connection.features.max_query_params or 10_009) - 9
     for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+        yield queryset.filter(AnyOf(F("pk"), ids[start : start + size]))
 
 
 def auth_cache_key(key_id: str) -> str:
@@ -402,10 +402,8 @@ def bulk_update_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
     snapshot = principal.snapshot()
     with transaction.atomic():
         found = {}
-        for chunk in id_chunks(unique):
-            found.update(
-                (k.id, k) for k in ApiKey.objects.select_for_update().filter(pk__in=chunk, owner=principal.user)
-            )
+        for chunk in by_ids(ApiKey.objects.select_for_update().filter(owner=principal.user), unique):
+            found.update((k.id, k) for k in chunk)
         changed_keys = []
         for key_id in unique:
             key = found.get(key_id)
@@ -528,16 +526,14 @@ def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal
             rows = list(scope.select_for_update().values_list("id", "invalidated", "name"))
         else:
             rows = []
-            for chunk in id_chunks(list(dict.fromkeys(ids))):
-                rows += list(
-                    scope.select_for_update().filter(AnyOf(F("pk"), chunk)).values_list("id", "invalidated", "name")
-                )
+            for chunk in by_ids(scope.select_for_update(), list(dict.fromkeys(ids))):
+                rows += list(chunk.values_list("id", "invalidated", "name"))
         names = {}
         for key_id, invalidated, name in rows:
             (before if invalidated else newly).append(key_id)
             names[key_id] = name
-        for chunk in id_chunks(newly):
-            ApiKey.objects.filter(AnyOf(F("pk"), chunk)).update(invalidated=True, invalidation=now)
+        for chunk in by_ids(ApiKey.objects.all(), newly):
+            chunk.update(invalidated=True, invalidation=now)
         if newly:
             audit.record_many(
                 audit.Action.INVALIDATE,
@@ -567,12 +563,11 @@ def purge_api_keys(now: datetime | None = None, retention_days: int | None = Non
         doomed = ApiKey.objects.filter(Q(invalidated=True, invalidation__lt=cutoff) | Q(expiration__lt=cutoff))
         gone = list(doomed.values_list("id", "name"))
         ids = [key_id for key_id, _ in gone]
-        for chunk in id_chunks(ids):
-            ApiKey.objects.filter(AnyOf(F("pk"), chunk)).delete()
+        for chunk in by_ids(ApiKey.objects.all(), ids):
+            chunk.delete()
         if gone:
             audit.record_many(audit.Action.PURGE, "system", gone)
+            keys_changed(ids)
     if ids:
-        evict_from_cache(ids)
-        bump_generation()
         log.info("api keys purged count=%d retention_days=%d", len(ids), days)
     return len(ids)

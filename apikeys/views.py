@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from . import audit, services
+from .auth import client_address
 from .errors import ServiceError
 from .forms import (
     BOILERPLATES,
@@ -52,7 +53,7 @@ MAX_LISTED_NAMES = 50
 
 def principal_of(request: HttpRequest) -> Principal:
     principal = Principal.for_user(request.user)
-    principal.client_address = request.META.get("REMOTE_ADDR") or None
+    principal.client_address = client_address(request)
     return principal
 
 
@@ -72,7 +73,7 @@ class SignInView(auth_views.LoginView):
 
     def _scope(self) -> str:
         username = self.request.POST.get("username", "")[:150].lower()
-        return f"sign-in:{username}:{self.request.META.get('REMOTE_ADDR', '')}"
+        return f"sign-in:{username}:{client_address(self.request) or ''}"
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         wait = is_throttled(self._scope(), settings.APIKEYS_SIGN_IN_FAILURES, settings.APIKEYS_SIGN_IN_WINDOW_SECONDS)
@@ -91,7 +92,7 @@ class SignInView(auth_views.LoginView):
         audit.record(
             audit.Action.SIGN_IN_FAILURE,
             actor=self.request.POST.get("username", "")[:150],
-            client_address=self.request.META.get("REMOTE_ADDR") or None,
+            client_address=client_address(self.request),
         )
         return super().form_invalid(form)
 
@@ -395,11 +396,10 @@ def delete_keys(request: HttpRequest) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
     scope, ids, mode = _delete_scope(principal, params)
     if request.method == "POST":
-        names = dict(scope.filter(pk__in=ids).values_list("id", "name")) if ids else {}
         result = services.invalidate_keys(scope, ids, principal)
         deleted = result["invalidated_api_keys"]
         if len(deleted) == 1:
-            name = names.get(deleted[0]) or ApiKey.objects.filter(pk=deleted[0]).values_list("name", flat=True).first()
+            name = ApiKey.objects.filter(pk=deleted[0]).values_list("name", flat=True).first()
             messages.success(request, f"Deleted API key '{name}'")
         else:
             messages.success(request, f"Deleted {len(deleted):,} API keys")
