@@ -1,4 +1,6 @@
-"""The Elasticsearch-compatible JSON API: parse, call one service or query, render. See spec/API.md."""
+"""The Elasticsearch-compatible JSON API: parse, call one service or query, render. The contract is
+`shared/spec/API.md` beside this repository, with Elasticsearch's own docs as the tie-breaker; every path is
+described at /openapi.json."""
 
 from __future__ import annotations
 
@@ -12,33 +14,19 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import accounts, services
-from .auth import WWW_AUTHENTICATE, AuthenticationFailed, authenticate
-from .errors import ServiceError
+from . import caching, services
+from .auth import authenticate
+from .errors import ApiError, ContentTooLong, MethodNotAllowed, ParseFailed, reject_unknown
+from .http import es_error, es_response
 from .keys import ID_PATTERN
 from .models import ApiKey, User
 from .openapi import build_document
 from .principals import Principal, user_role_names
-from .privileges import InvalidRoleDescriptor, has_privileges
-from .query import QueryError, name_filter, search, sort_values
+from .privileges import has_privileges
+from .query import search, sort_values
+from .services import accounts
 
-PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")
 COMMON_PARAMS = {"pretty", "human", "error_trace", "refresh"}
-
-
-def es_response(data: Any, status: int = 200, pretty: bool = False, headers: dict | None = None) -> JsonResponse:
-    response = JsonResponse(
-        data, status=status, safe=False, json_dumps_params={"indent": 2} if pretty else {"separators": (",", ":")}
-    )
-    response[PRODUCT_HEADER[0]] = PRODUCT_HEADER[1]
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
-
-
-def es_error(status: int, error_type: str, reason: str, headers: dict | None = None, **extra) -> JsonResponse:
-    cause = {"type": error_type, "reason": reason, **extra}
-    return es_response({"error": {"root_cause": [cause], **cause}, "status": status}, status, headers=headers)
 
 
 class Call:
@@ -47,12 +35,15 @@ class Call:
     def __init__(self, request: HttpRequest, principal: Principal, allowed_params: set[str]):
         self.request = request
         self.principal = principal
-        unknown = sorted(set(request.GET) - allowed_params - COMMON_PARAMS)
-        if unknown:
-            raise ServiceError(f"request [{request.path}] contains unrecognized parameter: [{unknown[0]}]")
+        reject_unknown(
+            request.GET,
+            allowed_params | COMMON_PARAMS,
+            f"request [{request.path}] contains unrecognized parameter: [{{}}]",
+            ApiError,
+        )
         texts = [request.path, *(text for key, values in request.GET.lists() for text in (key, *values))]
         if not all(storable(text) for text in texts):
-            raise ServiceError("the request path and parameters may not contain NUL characters")
+            raise ApiError("the request path and parameters may not contain NUL characters")
 
     def param(self, name: str) -> str | None:
         return self.request.GET.get(name)
@@ -65,22 +56,22 @@ class Call:
             return True
         if value == "false":
             return False
-        raise ServiceError(f"Failed to parse value [{value}] as only [true] or [false] are allowed.")
+        raise ApiError(f"Failed to parse value [{value}] as only [true] or [false] are allowed.")
 
     def body(self, required: bool = False) -> Any:
         raw = self.request.body
         if not raw.strip():
             if required:
-                raise ServiceError("request body is required", "parse_exception")
+                raise ApiError("request body is required", error_type="parse_exception")
             return {}
         try:
             data = json.loads(raw, parse_constant=_not_a_number, parse_float=_finite)
         except ValueError as exc:  # bad JSON, bad UTF-8, or a number refused above
-            raise ServiceError(f"Failed to parse request body: {exc}", "x_content_parse_exception") from exc
+            raise ParseFailed(f"Failed to parse request body: {exc}") from exc
         except RecursionError as exc:
             raise _too_deep() from exc
         if not isinstance(data, dict):
-            raise ServiceError("request body must be a JSON object", "x_content_parse_exception")
+            raise ParseFailed("request body must be a JSON object")
         check_body(data)
         return data
 
@@ -111,10 +102,9 @@ def storable(text: str) -> bool:
     return True
 
 
-def _too_deep() -> ServiceError:
-    return ServiceError(
-        f"Failed to parse request body: nesting depth exceeds the maximum allowed depth [{MAX_BODY_DEPTH}]",
-        "x_content_parse_exception",
+def _too_deep() -> ParseFailed:
+    return ParseFailed(
+        f"Failed to parse request body: nesting depth exceeds the maximum allowed depth [{MAX_BODY_DEPTH}]"
     )
 
 
@@ -130,9 +120,8 @@ def check_body(data: Any) -> None:
             items = [*value, *value.values()] if isinstance(value, dict) else value
             todo.extend((item, depth + 1) for item in items)
         elif isinstance(value, str) and not storable(value):
-            raise ServiceError(
-                "Failed to parse request body: strings may not contain NUL characters or unpaired surrogates",
-                "x_content_parse_exception",
+            raise ParseFailed(
+                "Failed to parse request body: strings may not contain NUL characters or unpaired surrogates"
             )
 
 
@@ -150,35 +139,23 @@ def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
         if handler is None:
             allowed = ",".join(sorted(handlers))
             return es_error(
-                405,
-                "method_not_allowed",
-                f"Incorrect HTTP method for uri [{request.path}] and method [{request.method}], allowed: [{allowed}]",
-                headers={"Allow": allowed},
+                MethodNotAllowed(
+                    f"Incorrect HTTP method for uri [{request.path}] and method [{request.method}], allowed: [{allowed}]",
+                    headers={"Allow": allowed},
+                )
             )
         try:
-            request.body  # noqa: B018 - reading it enforces the size limit before anything else
+            try:
+                request.body  # noqa: B018 - reading it enforces the size limit before anything else
+            except RequestDataTooBig as exc:
+                limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+                raise ContentTooLong(f"request body is larger than the limit of [{limit}] bytes") from exc
             principal = authenticate(request)
             call = Call(request, principal, params.get(request.method, set()))
             call.flag("pretty")  # a value other than true or false is refused
             result = handler(call, **kwargs)
-        except RequestDataTooBig:
-            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            return es_error(
-                413, "content_too_long_exception", f"request body is larger than the limit of [{limit}] bytes"
-            )
-        except AuthenticationFailed as exc:
-            if exc.retry_after:
-                return es_error(
-                    429,
-                    "too_many_requests",
-                    f"too many failed authentication attempts; retry in {exc.retry_after} seconds",
-                    headers={"Retry-After": str(exc.retry_after)},
-                )
-            return es_error(401, "security_exception", exc.reason, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
-        except ServiceError as exc:
-            return es_error(exc.status, exc.error_type, exc.reason, **exc.extra)
-        except QueryError as exc:
-            return es_error(400, exc.error_type, exc.reason)
+        except ApiError as error:
+            return es_error(error)
         if isinstance(result, tuple):
             data, status = result
             return es_response(data, status, pretty)
@@ -198,51 +175,19 @@ def grant_api_key(call: Call) -> dict:
     return services.grant_api_key(call.principal, call.body(required=True)).to_dict()
 
 
-def visible_keys(principal: Principal, action: str, username: str | None = None):
-    """Every key for readers of all keys; only the caller's own keys for `manage_own_api_key`."""
-    keys = principal.visible_keys()
-    if keys is None or (not principal.can_read_all_keys and username not in (None, principal.user.username)):
-        raise ServiceError.unauthorized(action, principal.user.username)
-    return keys
-
-
-def _check_limited_by(call: Call, with_limited_by: bool) -> None:
-    if with_limited_by and call.principal.api_key is not None and not call.principal.can_manage_all_keys:
-        raise ServiceError.unauthorized("cluster:admin/xpack/security/api_key/get", call.principal.user.username)
-
-
 def get_api_keys(call: Call) -> Any:
-    key_id, name = call.param("id"), call.param("name")
-    username, realm = call.param("username"), call.param("realm_name")
-    owner, active_only, with_limited_by = call.flag("owner"), call.flag("active_only"), call.flag("with_limited_by")
+    selectors = services.KeySelectors(
+        id=call.param("id"),
+        name=call.param("name"),
+        username=call.param("username"),
+        realm_name=call.param("realm_name"),
+        owner=call.flag("owner"),
+        active_only=call.flag("active_only"),
+        with_limited_by=call.flag("with_limited_by"),
+    )
     call.flag("with_profile_uid")  # validated; no user profiles here, so there is no profile_uid to add
-    if key_id and name:
-        raise ServiceError.validation("only one of [api key id, api key name] can be specified")
-    if (key_id or name) and (username or realm):
-        raise ServiceError.validation(
-            "username or realm name must not be specified when the api key id or api key name is specified"
-        )
-    if owner and (username or realm):
-        raise ServiceError.validation(
-            "username or realm name must not be specified when the current user's API keys are requested"
-        )
-    _check_limited_by(call, with_limited_by)
-    action = "cluster:admin/xpack/security/api_key/get"
-    keys = visible_keys(call.principal, action, username)
-    if owner:
-        keys = keys.filter(owner=call.principal.user)
-    if key_id:
-        keys = keys.filter(pk=key_id)
-    if name:
-        keys = keys.filter(name_filter(name))
-    if username:
-        keys = keys.filter(username=username)
-    if realm:
-        keys = keys.filter(realm=realm)
-    if active_only:
-        keys = keys.active()
-    found = [k.to_dict(with_limited_by) for k in keys.order_by("creation", "id")]
-    if key_id and not found:
+    found = [k.to_dict(selectors.with_limited_by) for k in services.get_api_keys(call.principal, selectors)]
+    if selectors.id and not found:
         return {"api_keys": []}, 404
     return {"api_keys": found}
 
@@ -253,8 +198,8 @@ def invalidate_api_keys(call: Call) -> dict:
 
 def query_api_keys(call: Call) -> dict:
     with_limited_by = call.flag("with_limited_by")
-    _check_limited_by(call, with_limited_by)
-    keys = visible_keys(call.principal, "cluster:admin/xpack/security/api_key/query")
+    services.check_limited_by(call.principal, with_limited_by)
+    keys = services.readable_keys(call.principal, services.QUERY_ACTION)
     body = call.body()
     result = search(keys, body, typed_keys=call.flag("typed_keys"))
     hits = []
@@ -283,7 +228,7 @@ def clear_api_key_cache(call: Call, ids: str) -> dict:
     if "*" in wanted:
         wanted = list(ApiKey.objects.values_list("id", flat=True))
     # Only a key id can have a cache entry: any other text need not become a cache key's name.
-    services.evict_from_cache([i for i in wanted if ID_PATTERN.fullmatch(i)])
+    caching.forget_keys([i for i in wanted if ID_PATTERN.fullmatch(i)])
     return {"_nodes": {"total": 1, "successful": 1, "failed": 0}, "cluster_name": settings.APIKEYS_CLUSTER_NAME}
 
 
@@ -314,10 +259,7 @@ def authenticate_info(call: Call) -> dict:
 
 
 def check_privileges(call: Call) -> dict:
-    try:
-        answer = has_privileges(call.principal.role_sets, call.body())
-    except InvalidRoleDescriptor as exc:
-        raise ServiceError(str(exc)) from exc
+    answer = has_privileges(call.principal.role_sets, call.body())
     return {"username": call.principal.user.username, **answer}
 
 

@@ -1,69 +1,45 @@
 """Who is calling the JSON API: `Authorization: ApiKey <encoded>` or `Basic <user:pass>`, nothing else.
 
-Successful verifications are remembered in Django's cache (Redis in production, shared by every worker),
-keyed by a fast keyed hash of the secret, like Elasticsearch's realm and API key caches: a warm request
-never runs a slow hash. Each process also remembers them for a few seconds itself, so a warm request need not
-ask the shared cache either. The key's row is still read on every request, so an invalidated or expired key
-is refused on the very next request even before its cache entry is evicted, and a changed hash changes the
-fingerprint that is compared.
+Successful verifications are remembered (`caching`: this process, then the shared cache), like
+Elasticsearch's realm and API key caches: a warm request never runs a slow hash. The key's row is still read
+on every request, so an invalidated or expired key is refused on the very next request even before its cache
+entry is evicted, and a changed hash changes the fingerprint that is compared.
+
+Failures are audited and counted per client and per key id: many in a window answer 429. Only failures are
+counted and a success is never refused, so a valid key's holder is never locked out by someone guessing at
+its key id; the guesser is slowed down and logged.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache as memoize
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.cache.backends.base import BaseCache
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.http import HttpRequest
 from django.utils.encoding import escape_uri_path
 
-from . import audit, keys
+from . import audit, caching, keys
 from .deferred import after_response
+from .durations import now_ms
+from .errors import AuthenticationFailed, TooManyFailures
+from .http import client_address
 from .models import ApiKey, User
 from .principals import Principal
-from .services import auth_cache_key, local_cache, record_last_used
-from .throttle import count_failure
 
 log = logging.getLogger(__name__)
 
-WWW_AUTHENTICATE = 'ApiKey, Basic realm="security", charset="UTF-8"'
-# How long a process trusts its own memory of a verified key before asking the shared cache again.
-LOCAL_VERIFIED_SECONDS = 5
 # The columns verification and the caller's principal read; any other is loaded if ever asked for. Not the
 # key's metadata, its other dates or its copies of the owner's name, nor the owner's password, names or dates.
 KEY_FIELDS = {"id", "name", "owner", "expiration", "invalidated", "managed", "hash", "role_descriptors", "limited_by"}
 OWNER_FIELDS = {"id", "username", "email", "full_name", "metadata", "is_active", "is_superuser", "is_service_account"}
-
-
-class AuthenticationFailed(Exception):
-    def __init__(self, reason: str, key_id: str = "", username: str = ""):
-        super().__init__(reason)
-        self.reason = reason
-        self.key_id = key_id
-        self.username = username
-        self.retry_after: int | None = None
-
-
-@memoize
-def _cache_salt() -> str:
-    # The same in every worker (it derives from SECRET_KEY), unknown to whoever reads the cache.
-    return hmac.new(settings.SECRET_KEY.encode(), b"apikeys-verified-cache", hashlib.sha256).hexdigest()
-
-
-def client_address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def authenticate(request: HttpRequest) -> Principal:
@@ -79,20 +55,21 @@ def authenticate(request: HttpRequest) -> Principal:
         else:
             raise AuthenticationFailed("missing authentication credentials for REST request")
     except AuthenticationFailed as failure:
-        if header:
-            _note_failure(request, failure)
+        if header and (retry_after := _note_failure(request, failure)):
+            raise TooManyFailures(retry_after) from failure
         raise
     principal.client_address = client_address(request)
     return principal
 
 
-def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> None:
+def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> int | None:
+    """Count, log and audit a failure; the seconds to wait when the caller has failed too often."""
     address = client_address(request)
     window = settings.APIKEYS_AUTH_FAILURE_WINDOW_SECONDS
-    waits = [count_failure(f"client:{address}", settings.APIKEYS_AUTH_FAILURES_PER_CLIENT, window)]
+    waits = [caching.count_failure(f"client:{address}", settings.APIKEYS_AUTH_FAILURES_PER_CLIENT, window)]
     if failure.key_id:
-        waits.append(count_failure(f"key:{failure.key_id}", settings.APIKEYS_AUTH_FAILURES_PER_KEY, window))
-    failure.retry_after = max((w for w in waits if w), default=None)
+        waits.append(caching.count_failure(f"key:{failure.key_id}", settings.APIKEYS_AUTH_FAILURES_PER_KEY, window))
+    retry_after = max((w for w in waits if w), default=None)
     log.warning(
         "authentication failed: %s (key id %s, user %s, client %s)",
         failure.reason,
@@ -100,7 +77,7 @@ def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> None:
         failure.username or "-",
         address,
     )
-    if failure.retry_after is None:  # once throttled, the log line above is enough: no write per guess
+    if retry_after is None:  # once throttled, the log line above is enough: no write per guess
         audit.record(
             audit.Action.AUTH_FAILURE,
             actor=failure.username,
@@ -109,6 +86,7 @@ def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> None:
             reason=failure.reason,
             path=escape_uri_path(request.path)[:200],  # as sent: a NUL in a path fits no database column
         )
+    return retry_after
 
 
 def authenticate_api_key(encoded: str) -> ApiKey:
@@ -118,7 +96,10 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         raise AuthenticationFailed("invalid ApiKey value") from exc
     found = _find_key(key_id)
     if found is None:
-        _dummy_verify_cached(secret)
+        # Spend what a wrong secret for a known key would (both caches asked, a hash run), so an unknown id
+        # cannot be told from a wrong secret.
+        caching.recall_nothing(secret)
+        keys.dummy_verify(secret, settings.APIKEYS_HASH_ALGORITHM)
         raise AuthenticationFailed(f"unable to find apikey with id {key_id}", key_id=key_id[:64])
     if found.column("invalidated"):
         raise AuthenticationFailed(f"api key [{key_id}] has been invalidated", key_id=key_id)
@@ -129,25 +110,10 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         raise AuthenticationFailed("api key is expired", key_id=key_id)
     if not key.owner.is_active:
         raise AuthenticationFailed(f"the owner of api key [{key_id}] is disabled", key_id=key_id)
-    _note_use(key.id)
+    if caching.first_use_in_interval(key.id):  # written after the response has gone
+        used = now_ms()
+        after_response(lambda: ApiKey.objects.filter(pk=key_id).record_use(used))
     return key
-
-
-def _note_use(key_id: str) -> None:
-    """The first use in each interval is written, after the response has gone. The shared mark holds the
-    moment it lapses, and this process remembers that moment: until then it need not ask again."""
-    mark = f"apikeys:used:{key_id}"
-    if local_cache.get(mark) is not None:
-        return
-    interval = settings.APIKEYS_LAST_USED_INTERVAL_SECONDS
-    lapses = time.time() + interval
-    if cache.add(mark, lapses, timeout=interval):
-        after_response(lambda: record_last_used([key_id]))
-    else:
-        lapses = cache.get(mark)  # another process's mark: None when it has just lapsed
-    remaining = min(lapses - time.time(), interval) if isinstance(lapses, float) else 0
-    if remaining > 0:
-        local_cache.set(mark, True, timeout=remaining)
 
 
 @dataclass(frozen=True)
@@ -226,37 +192,13 @@ def _find_key(key_id: str) -> _FoundKey | None:
 
 
 def _verify_cached(key_id: str, stored_hash: str, secret: str) -> bool:
-    fingerprint = keys.fingerprint(secret, _cache_salt() + stored_hash)
-    cache_key = auth_cache_key(key_id)
-    if _remembers(local_cache, cache_key, fingerprint):
-        return True
-    if _remembers(cache, cache_key, fingerprint):
-        local_cache.set(cache_key, fingerprint, timeout=_local_verified_seconds())
+    fingerprint = caching.fingerprint(secret, stored_hash)
+    if caching.recalls_key(key_id, fingerprint):
         return True
     if not keys.verify_secret(secret, stored_hash):
         return False
-    cache.set(cache_key, fingerprint, timeout=settings.APIKEYS_AUTH_CACHE_SECONDS)
-    local_cache.set(cache_key, fingerprint, timeout=_local_verified_seconds())
+    caching.remember_key(key_id, fingerprint)
     return True
-
-
-def _dummy_verify_cached(secret: str) -> None:
-    """Spend what a wrong secret for a known key would (both caches asked, a hash run), so an unknown id
-    cannot be told from a wrong secret. The caches are asked for a name that is no key id's, not for one
-    made of whatever id the caller sent."""
-    fingerprint = keys.fingerprint(secret, _cache_salt())
-    _remembers(local_cache, auth_cache_key("unknown"), fingerprint)
-    _remembers(cache, auth_cache_key("unknown"), fingerprint)
-    keys.dummy_verify(secret, settings.APIKEYS_HASH_ALGORITHM)
-
-
-def _remembers(store: BaseCache, cache_key: str, fingerprint: str) -> bool:
-    remembered = store.get(cache_key)
-    return remembered is not None and hmac.compare_digest(remembered, fingerprint)
-
-
-def _local_verified_seconds() -> int:
-    return min(LOCAL_VERIFIED_SECONDS, settings.APIKEYS_AUTH_CACHE_SECONDS)
 
 
 def authenticate_basic(credentials: str) -> User:
@@ -283,11 +225,10 @@ def authenticate_basic(credentials: str) -> User:
 
 def _password_matches(user: User, password: str) -> bool:
     # The stored hash is part of the fingerprint, so changing the password forgets the cached success.
-    fingerprint = keys.fingerprint(password, _cache_salt() + user.password)
-    cache_key = f"apikeys:password:{user.pk}"
-    if _remembers(cache, cache_key, fingerprint):
+    fingerprint = caching.fingerprint(password, user.password)
+    if caching.recalls_password(user.pk, fingerprint):
         return True
     if not user.check_password(password):
         return False
-    cache.set(cache_key, fingerprint, timeout=settings.APIKEYS_AUTH_CACHE_SECONDS)
+    caching.remember_password(user.pk, fingerprint)
     return True

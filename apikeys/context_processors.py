@@ -9,4 +9,4 @@ def console(request: HttpRequest) -> dict[str, bool]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"can_read_audit": False}
-    return {"can_read_audit": Principal.for_user(user).has_cluster("manage_security")}
+    return {"can_read_audit": Principal.signed_in(request).has_cluster("manage_security")}

@@ -1,8 +1,14 @@
-"""Elasticsearch time values (`30m`, `1d`, `7d`) as whole seconds."""
+"""Elasticsearch's ways of writing time: durations (`30m`, `1d`, `7d`) as whole seconds, moments as epoch
+milliseconds or ISO 8601, and the current moment at the millisecond precision Elasticsearch stores."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
+
+from django.utils import timezone
+
+from .errors import ApiError
 
 UNIT_SECONDS = {
     "nanos": 1e-9,
@@ -16,7 +22,7 @@ UNIT_SECONDS = {
 _TIME_VALUE = re.compile(r"(\d+)\s*(nanos|micros|ms|s|m|h|d)")
 
 
-class InvalidDuration(ValueError):
+class InvalidDuration(ApiError):
     pass
 
 
@@ -41,3 +47,18 @@ def parse_duration(value: object, setting: str = "expiration") -> int:
     if amount > 10**12:
         raise InvalidDuration(f"{prefix}: value is too large")
     return int(amount * UNIT_SECONDS[unit])
+
+
+def now_ms() -> datetime:
+    """The current time at millisecond precision, as Elasticsearch stores it (so `_sort` round-trips)."""
+    moment = timezone.now()
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def epoch_millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def iso_timestamp(moment: datetime) -> str:
+    """`2024-05-01T12:00:00Z`: ISO 8601 in UTC, as Elasticsearch writes `*_as_string`."""
+    return moment.isoformat().replace("+00:00", "Z")

@@ -1,30 +1,136 @@
-"""The one error type services raise; the API turns it into an Elasticsearch error body, the console
-into form errors or a callout."""
+"""Errors as data. Everything the API refuses is an `ApiError`: its class carries the HTTP status and the
+Elasticsearch error type, its attributes the reason (Elasticsearch's words), the problems one by one and the
+JSON path of the culprit. The API renders one as an Elasticsearch error body (`http.es_error_body`); the
+console shows `message` beside the field `path` names. Nobody reads an error's text to decide what it is.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
-class ServiceError(Exception):
-    def __init__(self, reason: str, error_type: str = "illegal_argument_exception", status: int = 400, **extra):
+
+class ApiError(Exception):
+    status = 400
+    error_type = "illegal_argument_exception"
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        path: str = "",
+        problems: Sequence[str] = (),
+        error_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ):
         super().__init__(reason)
         self.reason = reason
-        self.error_type = error_type
-        self.status = status
-        self.extra = extra
+        self.path = path
+        self.problems = list(problems) or [reason]
+        if error_type is not None:
+            self.error_type = error_type
+        self.headers = dict(headers or {})
+
+    @property
+    def message(self) -> str:
+        """The problems in plain words, for a person: no numbering, no `Validation Failed`."""
+        return "; ".join(self.problems)
+
+    def wire_fields(self) -> dict[str, Any]:
+        """Fields of the error body beyond `type` and `reason`."""
+        return {}
+
+
+class ValidationFailed(ApiError):
+    """Elasticsearch's `Validation Failed: 1: …;2: …;`, every problem found at once."""
+
+    error_type = "action_request_validation_exception"
+
+    def __init__(self, *problems: str, path: str = ""):
+        numbered = "".join(f"{i}: {problem};" for i, problem in enumerate(problems, 1))
+        super().__init__(f"Validation Failed: {numbered}", path=path, problems=problems)
+
+
+class ParseFailed(ApiError):
+    """A body that is not what the endpoint reads: not an object, a field of the wrong type or unknown."""
+
+    error_type = "x_content_parse_exception"
+
+
+class NotFound(ApiError):
+    status = 404
+    error_type = "resource_not_found_exception"
+
+
+class Forbidden(ApiError):
+    status = 403
+    error_type = "security_exception"
 
     @classmethod
-    def validation(cls, *reasons: str) -> ServiceError:
-        numbered = "".join(f"{i}: {r};" for i, r in enumerate(reasons, 1))
-        return cls(f"Validation Failed: {numbered}", "action_request_validation_exception")
+    def action(cls, action: str, username: str) -> Forbidden:
+        return cls(f"action [{action}] is unauthorized for user [{username}]")
 
-    @classmethod
-    def not_found(cls, reason: str, **extra) -> ServiceError:
-        return cls(reason, "resource_not_found_exception", 404, **extra)
 
-    @classmethod
-    def unauthorized(cls, action: str, username: str) -> ServiceError:
-        return cls(f"action [{action}] is unauthorized for user [{username}]", "security_exception", 403)
+class AuthenticationFailed(ApiError):
+    """Who is calling could not be established. `key_id` and `username` are what the caller claimed."""
 
-    @classmethod
-    def parse(cls, reason: str) -> ServiceError:
-        return cls(reason, "x_content_parse_exception", 400)
+    status = 401
+    error_type = "security_exception"
+
+    def __init__(self, reason: str, key_id: str = "", username: str = ""):
+        super().__init__(reason, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+        self.key_id = key_id
+        self.username = username
+
+
+WWW_AUTHENTICATE = 'ApiKey, Basic realm="security", charset="UTF-8"'
+
+
+class TooManyFailures(ApiError):
+    status = 429
+    error_type = "too_many_requests"
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            f"too many failed authentication attempts; retry in {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
+
+
+class ContentTooLong(ApiError):
+    status = 413
+    error_type = "content_too_long_exception"
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    error_type = "method_not_allowed"
+
+
+class InvalidRoleDescriptor(ApiError):
+    """A role descriptor broke the schema or named an unknown privilege; `path` points at the culprit and is
+    part of the answer. An unknown field is a `parse_exception`, as in Elasticsearch."""
+
+    def wire_fields(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+
+class QueryError(ApiError):
+    """A query the engine refuses; `error_type` is the one Elasticsearch answers with."""
+
+    def __init__(self, reason: str, error_type: str | None = None, **kwargs: Any):
+        super().__init__(reason, error_type=error_type, **kwargs)
+
+
+def reject_unknown(
+    body: Mapping[str, Any],
+    allowed: Collection[str],
+    reason: str,
+    error: type[ApiError] = ParseFailed,
+    error_type: str | None = None,
+) -> None:
+    """Refuse the first unknown field of `body` (in name order): `reason` names it where it says `{}`."""
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise error(reason.format(unknown[0]), path=unknown[0], error_type=error_type)

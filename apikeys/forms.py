@@ -4,16 +4,18 @@ console and the JSON API accept and refuse exactly the same things."""
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.safestring import SafeString, mark_safe
 
 from . import services
-from .errors import ServiceError
+from .errors import ApiError
 from .jsontext import JsonProblem, line_of, parse_object
-from .lookups import escape_wildcard
-from .models import AuditEvent
+from .listing import DEFAULT_STATUS_LABEL, TYPES, KeyFilters
+from .models import AuditEvent, KeyStatus
 
 BOOKS_READ_ONLY = {
     "books-read-only": {
@@ -47,14 +49,9 @@ def json_field_value(field: str, text: str) -> Any:
         if field == "role_descriptors":
             return services.validate_descriptors(data)
         return services.validate_metadata(data)
-    except ServiceError as exc:
-        path = exc.extra.get("path", "")
-        if not path and "[_" in exc.reason:
-            path = next((k for k in data if k.startswith("_")), "")
-        message = exc.reason.removeprefix("Validation Failed: 1: ").rstrip(";")
-        if path:
-            message = f"{message} (at {path})"
-        raise JsonProblem(message, line_of(text, path) if path else None, path) from exc
+    except ApiError as error:
+        message = f"{error.message} (at {error.path})" if error.path else error.message
+        raise JsonProblem(message, line_of(text, error.path) if error.path else None, error.path) from error
 
 
 class JsonEditorField(forms.CharField):
@@ -98,10 +95,8 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
     def clean_name(self) -> str:
         try:
             return services.validate_name(self.cleaned_data["name"])
-        except ServiceError as exc:
-            raise forms.ValidationError(
-                exc.reason.removeprefix("Validation Failed: ").replace("1: ", "").rstrip(";")
-            ) from exc
+        except ApiError as error:
+            raise forms.ValidationError(error.message) from error
 
     def clean_role_descriptors(self) -> Any:
         return self.clean_editor("role_descriptors") if self.data.get("restrict") else {}
@@ -163,72 +158,34 @@ class CheckPrivilegesForm(forms.Form):
         return request
 
 
-STATUS_CHOICES = [
-    ("", "Active and expired"),
-    ("active", "Active"),
-    ("expired", "Expired"),
-    ("invalidated", "Invalidated"),
-]
-TYPE_CHOICES = [("", "All types"), ("personal", "Personal"), ("managed", "Managed")]
-PER_PAGE_CHOICES = [25, 50, 100]
+STATUS_CHOICES = [("", DEFAULT_STATUS_LABEL), *KeyStatus.choices]
+TYPE_CHOICES = [("", "All types"), *TYPES.items()]
 
 
 class KeyFilterForm(forms.Form):
+    """The list's search and filters; its fields are the list URL's filter parameters."""
+
     q = forms.CharField(required=False, label="Search API keys", max_length=256)
     type = forms.ChoiceField(required=False, choices=TYPE_CHOICES, label="Type")
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
     owner = forms.CharField(required=False, label="Owner", max_length=150)
 
-    def search_text(self) -> str:
-        return ((self.cleaned_data if self.is_valid() else {}).get("q") or "").strip()
+    def owner_options(self, owners: list[tuple[str, int]]) -> SafeString:
+        """The Owner filter's `<option>`s, each with its count: written here, not in a template loop, which cost
+        a tenth of the list page's time with 20 owners."""
+        chosen = self.data.get("owner", "")
+        return mark_safe(
+            "".join(
+                f'<option value="{escape(owner)}"{" selected" if owner == chosen else ""}>{escape(owner)} ({count:,})</option>'
+                for owner, count in owners
+            )
+        )
 
-    def search_clause(self) -> dict[str, Any]:
-        """The search box alone: name or owner containing the text, ignoring case."""
-        text = self.search_text()
-        if not text:
-            return {"match_all": {}}
-        pattern = f"*{escape_wildcard(text)}*"
-        return {
-            "bool": {
-                "should": [
-                    {"wildcard": {"name": {"value": pattern, "case_insensitive": True}}},
-                    {"wildcard": {"username": {"value": pattern, "case_insensitive": True}}},
-                ]
-            }
-        }
-
-    def query(self) -> dict[str, Any]:
-        """The list's search and filters as a query DSL clause (the same engine as the query API)."""
-        data = self.cleaned_data if self.is_valid() else {}
-        must: list[dict[str, Any]] = [self.search_clause()]
-        if data.get("type") == "managed":
-            must.append(MANAGED_QUERY)
-        elif data.get("type") == "personal":
-            must.append({"bool": {"must_not": [MANAGED_QUERY]}})
-        must.append(STATUS_QUERIES[data.get("status") or ""])
-        if data.get("owner"):
-            must.append({"term": {"username": data["owner"]}})
-        return {"bool": {"filter": must}}
-
-
-MANAGED_QUERY: dict[str, Any] = {"term": {"metadata.managed": True}}
-
-ACTIVE = {
-    "bool": {
-        "filter": [{"term": {"invalidated": False}}],
-        "should": [
-            {"bool": {"must_not": [{"exists": {"field": "expiration"}}]}},
-            {"range": {"expiration": {"gt": "now"}}},
-        ],
-        "minimum_should_match": 1,
-    }
-}
-STATUS_QUERIES: dict[str, dict[str, Any]] = {
-    "": {"term": {"invalidated": False}},
-    "active": ACTIVE,
-    "expired": {"bool": {"filter": [{"term": {"invalidated": False}}, {"range": {"expiration": {"lte": "now"}}}]}},
-    "invalidated": {"term": {"invalidated": True}},
-}
+    def filters(self) -> KeyFilters:
+        """What was asked for (nothing, when any value is not valid)."""
+        if not self.is_valid():
+            return KeyFilters()
+        return KeyFilters(**{name: self.cleaned_data.get(name) or "" for name in self.base_fields})
 
 
 class AuditFilterForm(forms.Form):

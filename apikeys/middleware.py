@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .api import PRODUCT_HEADER, es_error
+from .errors import ApiError
+from .http import PRODUCT_HEADER, es_error
 
 
 class ElasticsearchWireMiddleware:
@@ -18,10 +19,6 @@ class ElasticsearchWireMiddleware:
         if not request.path.startswith("/_security"):
             return response
         if response.status_code == 404 and not response.get("Content-Type", "").startswith("application/json"):
-            response = es_error(
-                400,
-                "illegal_argument_exception",
-                f"no handler found for uri [{request.path}] and method [{request.method}]",
-            )
+            response = es_error(ApiError(f"no handler found for uri [{request.path}] and method [{request.method}]"))
         response[PRODUCT_HEADER[0]] = PRODUCT_HEADER[1]
         return response

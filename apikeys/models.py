@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+
+from .durations import epoch_millis
 
 NATIVE_REALM = "default_native"
 SERVICE_ACCOUNT_REALM = "_service_account"
@@ -15,6 +23,10 @@ def is_managed(metadata: dict | None) -> bool:
     """Managed keys are those whose `metadata.managed` is true (as Kibana tells them apart)."""
     # `is True`, not `in (True, ...)`: 1 == True, and `{"managed": 1}` is not a managed key.
     return bool(metadata) and (metadata.get("managed") is True or metadata.get("managed") == "true")
+
+
+# Managed keys in the query DSL (the indexed `managed` column answers it: see `ApiKey.save`).
+MANAGED_CLAUSE: dict[str, Any] = {"term": {"metadata.managed": True}}
 
 
 class Role(models.Model):
@@ -39,12 +51,128 @@ class User(AbstractUser):
         return SERVICE_ACCOUNT_REALM if self.is_service_account else NATIVE_REALM
 
 
-class ApiKeyQuerySet(models.QuerySet):
-    def active(self, now=None) -> ApiKeyQuerySet:
-        now = now or timezone.now()
-        return self.filter(invalidated__in=[False]).filter(
-            models.Q(expiration__isnull=True) | models.Q(expiration__gt=now)
+class KeyStatus(models.TextChoices):
+    """The state of a key. What each status means is its rule in `STATUS_RULES`, written once: the model
+    method (`ApiKey.status`), the queryset methods and the query-DSL clauses all read that rule."""
+
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    INVALIDATED = "invalidated", "Invalidated"
+
+    def clause(self) -> dict[str, Any]:
+        """Keys in this status, in the query DSL (the console's filters compile it like the query API)."""
+        return _clause(STATUS_RULES[self])
+
+    def clause_for_others(self) -> dict[str, Any]:
+        """Keys in any other status, in the query DSL."""
+        return _any_clause([part.negated().clause() for part in STATUS_RULES[self]])
+
+    def q(self, now: datetime) -> Q:
+        return _all_q(part.q(now) for part in STATUS_RULES[self])
+
+    def q_for_others(self, now: datetime) -> Q:
+        return _any_q(part.negated().q(now) for part in STATUS_RULES[self])
+
+    def holds(self, key: ApiKey, now: datetime) -> bool:
+        return all(part.holds(key, now) for part in STATUS_RULES[self])
+
+
+@dataclass(frozen=True)
+class Invalidated:
+    """A status condition: the key is (or is not) invalidated."""
+
+    value: bool
+
+    def holds(self, key: ApiKey, now: datetime) -> bool:
+        return key.invalidated == self.value
+
+    def q(self, now: datetime) -> Q:
+        # `IN (…)`, not Django's bare `"invalidated"` / `NOT "invalidated"`, which SQLite cannot read from an index.
+        return Q(invalidated__in=[self.value])
+
+    def clause(self) -> dict[str, Any]:
+        return {"term": {"invalidated": self.value}}
+
+    def negated(self) -> Invalidated:
+        return Invalidated(not self.value)
+
+
+@dataclass(frozen=True)
+class ExpirationPassed:
+    """A status condition: the key's expiration has (or has not, or it has none) passed."""
+
+    value: bool
+
+    def holds(self, key: ApiKey, now: datetime) -> bool:
+        return key.is_expired(now) == self.value
+
+    def q(self, now: datetime) -> Q:
+        if self.value:
+            return Q(expiration__lte=now)
+        return Q(expiration__isnull=True) | Q(expiration__gt=now)
+
+    def clause(self) -> dict[str, Any]:
+        if self.value:
+            return {"range": {"expiration": {"lte": "now"}}}
+        return _any_clause(
+            [{"bool": {"must_not": [{"exists": {"field": "expiration"}}]}}, {"range": {"expiration": {"gt": "now"}}}]
         )
+
+    def negated(self) -> ExpirationPassed:
+        return ExpirationPassed(not self.value)
+
+
+# What each status means: every condition of its rule holds. The rules partition the keys (each key is in
+# exactly one status), which the list's counts rely on.
+STATUS_RULES: dict[KeyStatus, tuple[Invalidated | ExpirationPassed, ...]] = {
+    KeyStatus.ACTIVE: (Invalidated(False), ExpirationPassed(False)),
+    KeyStatus.EXPIRED: (Invalidated(False), ExpirationPassed(True)),
+    KeyStatus.INVALIDATED: (Invalidated(True),),
+}
+
+
+def _clause(parts: tuple[Invalidated | ExpirationPassed, ...]) -> dict[str, Any]:
+    clauses = [part.clause() for part in parts]
+    return clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}}
+
+
+def _any_clause(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _all_q(conditions: Iterable[Q]) -> Q:
+    result = Q()
+    for condition in conditions:
+        result &= condition
+    return result
+
+
+def _any_q(conditions: Iterable[Q]) -> Q:
+    result = Q(pk__in=[])
+    for condition in conditions:
+        result |= condition
+    return result
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def with_status(self, status: KeyStatus, now: datetime | None = None) -> ApiKeyQuerySet:
+        return self.filter(status.q(now or timezone.now()))
+
+    def without_status(self, status: KeyStatus, now: datetime | None = None) -> ApiKeyQuerySet:
+        return self.filter(status.q_for_others(now or timezone.now()))
+
+    def active(self, now: datetime | None = None) -> ApiKeyQuerySet:
+        return self.with_status(KeyStatus.ACTIVE, now)
+
+    def expired(self, now: datetime | None = None) -> ApiKeyQuerySet:
+        return self.with_status(KeyStatus.EXPIRED, now)
+
+    def invalidated(self, now: datetime | None = None) -> ApiKeyQuerySet:
+        return self.with_status(KeyStatus.INVALIDATED, now)
+
+    def record_use(self, when: datetime) -> int:
+        """Bookkeeping, not a change to the keys: nothing is audited and no cache is forgotten."""
+        return self.update(last_used=when)
 
 
 class ApiKey(models.Model):
@@ -90,24 +218,22 @@ class ApiKey(models.Model):
         self.managed = is_managed(self.metadata)
         super().save(*args, **kwargs)
 
-    def is_expired(self, now=None) -> bool:
+    def is_expired(self, now: datetime | None = None) -> bool:
+        """Whether its expiration has passed (whatever else it is: see `status`)."""
         return self.expiration is not None and self.expiration <= (now or timezone.now())
 
-    def is_active(self, now=None) -> bool:
-        return not self.invalidated and not self.is_expired(now)
+    def status(self, now: datetime | None = None) -> KeyStatus:
+        now = now or timezone.now()
+        return next(status for status in STATUS_RULES if status.holds(self, now))
 
     def to_dict(self, with_limited_by: bool = False) -> dict:
         """The Elasticsearch ApiKey object, fields in Elasticsearch's order."""
-
-        def millis(moment):
-            return int(moment.timestamp() * 1000)
-
-        out: dict = {"id": self.id, "name": self.name, "type": self.type, "creation": millis(self.creation)}
+        out: dict = {"id": self.id, "name": self.name, "type": self.type, "creation": epoch_millis(self.creation)}
         if self.expiration is not None:
-            out["expiration"] = millis(self.expiration)
+            out["expiration"] = epoch_millis(self.expiration)
         out["invalidated"] = self.invalidated
         if self.invalidation is not None:
-            out["invalidation"] = millis(self.invalidation)
+            out["invalidation"] = epoch_millis(self.invalidation)
         out["username"] = self.username
         out["realm"] = self.realm
         out["metadata"] = self.metadata or {}
@@ -115,7 +241,7 @@ class ApiKey(models.Model):
         if with_limited_by:
             out["limited_by"] = [self.limited_by or {}]
         if self.last_used is not None:
-            out["last_used"] = millis(self.last_used)
+            out["last_used"] = epoch_millis(self.last_used)
         return out
 
 

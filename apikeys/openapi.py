@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .auth import WWW_AUTHENTICATE
+from .errors import WWW_AUTHENTICATE
 from .openapi_schemas import SCHEMAS, Schema, closed, ref
 
 NOT_FOUND_EMPTY: Schema = {"type": "object", "maxProperties": 0}

@@ -10,9 +10,9 @@ keeps its own statistics.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 
+from . import caching
 from .models import ApiKey
 
 
@@ -25,8 +25,8 @@ def refresh_statistics() -> None:
 
 def refresh_statistics_if_due() -> None:
     """On SQLite, at most once per interval, whichever process or worker asks first."""
-    if connection.vendor == "sqlite" and cache.add(
-        "apikeys:statistics-due", 1, timeout=settings.APIKEYS_STATISTICS_INTERVAL_SECONDS
+    if connection.vendor == "sqlite" and caching.claim(
+        caching.STATISTICS_DUE, settings.APIKEYS_STATISTICS_INTERVAL_SECONDS
     ):
         refresh_statistics()
 

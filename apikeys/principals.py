@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from .http import client_address
 from .models import ApiKey, User
 from .privileges import RESERVED_ROLES, RoleSet, has_cluster, key_role_sets
 
@@ -28,17 +30,31 @@ class Principal:
     api_key: ApiKey | None = None
     role_sets: list[RoleSet] = field(default_factory=list)
     client_address: str | None = None
+    _cluster: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def for_user(cls, user: User) -> Principal:
         return cls(user=user, role_sets=[user_roles(user)])
 
     @classmethod
+    def signed_in(cls, request: HttpRequest) -> Principal:
+        """The signed-in user of a console request, worked out once per request (its page and the fragments
+        rendered inside it all ask)."""
+        principal = getattr(request, "_apikeys_principal", None)
+        if principal is None:
+            principal = cls.for_user(request.user)
+            principal.client_address = client_address(request)
+            request._apikeys_principal = principal
+        return principal
+
+    @classmethod
     def for_api_key(cls, key: ApiKey) -> Principal:
         return cls(user=key.owner, api_key=key, role_sets=key_role_sets(key.role_descriptors, key.limited_by))
 
     def has_cluster(self, privilege: str) -> bool:
-        return has_cluster(self.role_sets, privilege)
+        if privilege not in self._cluster:
+            self._cluster[privilege] = has_cluster(self.role_sets, privilege)
+        return self._cluster[privilege]
 
     @property
     def can_manage_all_keys(self) -> bool:

@@ -20,14 +20,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from . import audit, services
-from .auth import client_address
-from .errors import ServiceError
+from . import audit, caching, services
+from .errors import ApiError
 from .forms import (
     BOILERPLATES,
-    MANAGED_QUERY,
-    PER_PAGE_CHOICES,
-    STATUS_QUERIES,
     AuditFilterForm,
     CheckPrivilegesForm,
     CreateKeyForm,
@@ -36,25 +32,19 @@ from .forms import (
     json_field_value,
     pretty,
 )
+from .http import client_address
 from .jsontext import JsonProblem
-from .models import ApiKey, AuditEvent
+from .listing import DEFAULT_SORT, PER_PAGE_CHOICES, KeyListing
+from .models import ApiKey, AuditEvent, KeyStatus
 from .principals import Principal
 from .privileges import effective_cluster_privileges, effective_index_privileges, has_privileges, key_role_sets
-from .query import cached_count, compile_query, counts_per_username, page_ids, username_counts
-from .tables import DEFAULT_SORT, SORTS, ApiKeyTable, WindowPaginator, relative_time, status_of
-from .throttle import count_failure, forget, is_throttled
+from .query import compile_query
+from .services import UpdateRefusal, update_refusal
+from .tables import ApiKeyTable, relative_time, status_of
 
 KEYS_CHANGED = "apikeys-changed"
-# The Owner filter lists at most this many owners (by name); the search box finds the others.
-MAX_OWNER_CHOICES = 100
 KEY_EVENTS_SHOWN = 20
 MAX_LISTED_NAMES = 50
-
-
-def principal_of(request: HttpRequest) -> Principal:
-    principal = Principal.for_user(request.user)
-    principal.client_address = client_address(request)
-    return principal
 
 
 def render_page_or_fragment(
@@ -76,7 +66,9 @@ class SignInView(auth_views.LoginView):
         return f"sign-in:{username}:{client_address(self.request) or ''}"
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        wait = is_throttled(self._scope(), settings.APIKEYS_SIGN_IN_FAILURES, settings.APIKEYS_SIGN_IN_WINDOW_SECONDS)
+        wait = caching.is_throttled(
+            self._scope(), settings.APIKEYS_SIGN_IN_FAILURES, settings.APIKEYS_SIGN_IN_WINDOW_SECONDS
+        )
         if wait:
             minutes = math.ceil(wait / 60)
             message = f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
@@ -88,7 +80,7 @@ class SignInView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form) -> HttpResponse:
-        count_failure(self._scope(), settings.APIKEYS_SIGN_IN_FAILURES, settings.APIKEYS_SIGN_IN_WINDOW_SECONDS)
+        caching.count_failure(self._scope(), settings.APIKEYS_SIGN_IN_FAILURES, settings.APIKEYS_SIGN_IN_WINDOW_SECONDS)
         audit.record(
             audit.Action.SIGN_IN_FAILURE,
             actor=self.request.POST.get("username", "")[:150],
@@ -97,122 +89,57 @@ class SignInView(auth_views.LoginView):
         return super().form_invalid(form)
 
     def form_valid(self, form) -> HttpResponse:
-        forget(self._scope(), settings.APIKEYS_SIGN_IN_WINDOW_SECONDS)
+        caching.forget_failures(self._scope(), settings.APIKEYS_SIGN_IN_WINDOW_SECONDS)
         return super().form_valid(form)
 
 
 # --- List -------------------------------------------------------------------------------------------------
 
 
-def _per_page(request: HttpRequest) -> int:
+def _number(request: HttpRequest, name: str, default: int) -> int:
     try:
-        value = int(request.GET.get("per_page", PER_PAGE_CHOICES[0]))
+        return int(request.GET.get(name, default))
     except ValueError:
-        return PER_PAGE_CHOICES[0]
-    return value if value in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0]
-
-
-def _list_counts(visible: QuerySet, filters: KeyFilterForm, query: dict[str, Any]) -> dict[str, Any]:
-    """The number of keys the list shows (`total`) and the count beside every filter value, search applied.
-
-    Without a search every count is a range of an index (or the owners' GROUP BY over `apikey_username`),
-    a few milliseconds each at 100,000 keys; the statuses partition the keys, so active is what is left.
-    With a search, all counts come from one pass over its matches (found through the trigram index on
-    PostgreSQL; SQLite reads every name)."""
-    if filters.search_text():
-        return _counts_in_one_pass(visible.filter(compile_query(filters.search_clause())), query)
-    owners = username_counts(visible)
-    keys = sum(count for _, count in owners)
-
-    def count(clause: dict[str, Any]) -> int:
-        return visible.filter(compile_query(clause)).count()
-
-    counts = {"expired": count(STATUS_QUERIES["expired"]), "invalidated": count(STATUS_QUERIES["invalidated"])}
-    counts["active"] = keys - counts["expired"] - counts["invalidated"]
-    counts["managed"] = count(MANAGED_QUERY)
-    counts["personal"] = keys - counts["managed"]
-    chosen = filters.cleaned_data if filters.is_valid() else {}
-    if chosen.get("type") or chosen.get("owner"):
-        counts["total"] = count(query)
-    else:  # the status filter alone (or none: every key not invalidated) is one of the counts above
-        counts["total"] = counts.get(chosen.get("status") or "", keys - counts["invalidated"])
-    counts["owners"] = owners[:MAX_OWNER_CHOICES]
-    return counts
-
-
-def _counts_in_one_pass(searched: QuerySet, query: dict[str, Any]) -> dict[str, Any]:
-    clauses = {name: clause for name, clause in STATUS_QUERIES.items() if name}
-    clauses.update(managed=MANAGED_QUERY, total=query)
-    counts = dict.fromkeys([*clauses, "personal"], 0)
-    owners = []
-    for owner in counts_per_username(searched, clauses):
-        for name in clauses:
-            counts[name] += owner[name]
-        counts["personal"] += owner["count"] - owner["managed"]
-        owners.append((owner["username"], owner["count"]))
-    counts["owners"] = owners[:MAX_OWNER_CHOICES]
-    return counts
-
-
-def _ordering(sort: str) -> tuple[str, list[str]]:
-    """The `sort` parameter (`name`, `-created`, ...) and the ORM ordering it means (ties broken by id)."""
-    name = sort.removeprefix("-")
-    if name not in SORTS:
-        sort, name = DEFAULT_SORT, DEFAULT_SORT.removeprefix("-")
-    fields = SORTS[name]
-    return sort, [f"-{f}" for f in fields] if sort.startswith("-") else list(fields)
-
-
-def _page_number(request: HttpRequest, pages: int) -> int:
-    try:
-        number = int(request.GET.get("page", 1))
-    except ValueError:
-        number = 1
-    return min(max(number, 1), pages)
+        return default
 
 
 @login_required
 @vary_on_headers("HX-Request")
 def key_list(request: HttpRequest) -> HttpResponse:
-    principal = principal_of(request)
-    visible = principal.visible_keys()
-    if visible is None:
-        return render(request, "apikeys/list.html", {"not_allowed": True})
+    principal = Principal.signed_in(request)
     filters = KeyFilterForm(request.GET)
-    query = filters.query()
-    matching = visible.filter(compile_query(query))
-    scope = "all" if principal.can_read_all_keys else f"owner:{request.user.pk}"
-    # Counts are the slow part at 100,000 keys: remembered until the next write (or 30 s).
-    counts = cached_count(
-        ["list", scope, query],
-        lambda: _list_counts(visible, filters, query),
-        rows=lambda counts: counts["personal"] + counts["managed"],
+    listing = KeyListing(
+        principal,
+        filters.filters(),
+        sort=request.GET.get("sort", DEFAULT_SORT),
+        page=_number(request, "page", 1),
+        per_page=_number(request, "per_page", PER_PAGE_CHOICES[0]),
     )
-    total = counts["total"]
-    per_page = _per_page(request)
-    page = _page_number(request, max(1, math.ceil(total / per_page)))
-    sort, ordering = _ordering(request.GET.get("sort", DEFAULT_SORT))
-    ids = page_ids(matching, ordering, (page - 1) * per_page, per_page, total)
+    if not listing.allowed:
+        return render(request, "apikeys/list.html", {"not_allowed": True})
     deletable = principal.deletable_keys()
     owner_id = request.user.pk
     table = ApiKeyTable(
-        ApiKey.objects.filter(pk__in=ids),
-        order_by=sort,
+        listing.page_keys(),
+        query=request.GET,
+        order_by=listing.sort,
         show_owner=principal.can_read_all_keys,
         can_delete=lambda key: deletable is not None and (principal.can_manage_all_keys or key.owner_id == owner_id),
     )
-    table.paginate(paginator_class=WindowPaginator, per_page=per_page, page=page, total=total)
     context = {
         "table": table,
+        "page": listing.window,
         "filters": filters,
-        "counts": counts,
-        "has_any_key": total > 0 or visible.exists(),
+        "filter_params": [(name, request.GET[name]) for name in KeyFilterForm.base_fields if name in request.GET],
+        "counts": listing.counts,
+        "owner_options": filters.owner_options(listing.counts["owners"]),
+        "has_any_key": listing.has_any_key(),
         "can_create": principal.can_manage_own_keys,
         "can_delete": deletable is not None,
         "can_delete_expired": principal.can_manage_all_keys,
         "own_keys_only": not principal.can_read_all_keys,
         "show_owner": principal.can_read_all_keys,
-        "per_page": per_page,
+        "per_page": listing.per_page,
         "per_page_choices": PER_PAGE_CHOICES,
         "query_string": request.GET.urlencode(),
     }
@@ -228,15 +155,15 @@ def key_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def create_key(request: HttpRequest) -> HttpResponse:
-    principal = principal_of(request)
+    principal = Principal.signed_in(request)
     if not principal.can_manage_own_keys:
         raise PermissionDenied("You do not have permission to manage API keys")
     form = CreateKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             created = services.create_api_key(principal, form.to_body())
-        except ServiceError as exc:
-            form.add_error(None, exc.reason)
+        except ApiError as error:
+            form.add_error(None, error.message)
         else:
             context = {"created": created, "formats": _key_formats(created, request)}
             response = render_page_or_fragment(request, "apikeys/create.html", "apikeys/_created.html", context)
@@ -290,26 +217,24 @@ def visible_key_or_404(principal: Principal, key_id: str) -> ApiKey:
     return key
 
 
-def read_only_reason(principal: Principal, key: ApiKey) -> str | None:
-    if key.managed:
-        return "This API key is managed by the system. You can't update it."
-    if key.owner_id != principal.user.pk:
-        return "You can't update this API key. It belongs to another user."
-    if key.invalidated:
-        return "This API key has been deleted. You can no longer update it."
-    if key.is_expired():
-        return "This API key has expired. You can no longer update it."
-    if not principal.can_manage_own_keys:
-        return "You do not have permission to update API keys."
-    return None
+# Why a key page is read-only, in the console's words (the API says it in Elasticsearch's).
+READ_ONLY_REASONS = {
+    UpdateRefusal.API_KEY: "API keys can't update API keys.",
+    UpdateRefusal.NO_PRIVILEGE: "You do not have permission to update API keys.",
+    UpdateRefusal.INVALIDATED: "This API key has been deleted. You can no longer update it.",
+    UpdateRefusal.EXPIRED: "This API key has expired. You can no longer update it.",
+    UpdateRefusal.MANAGED: "This API key is managed by the system. You can't update it.",
+    UpdateRefusal.NOT_OWNER: "You can't update this API key. It belongs to another user.",
+}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
-    principal = principal_of(request)
+    principal = Principal.signed_in(request)
     key = visible_key_or_404(principal, key_id)
-    reason = read_only_reason(principal, key)
+    refusal = update_refusal(principal, key)
+    reason = READ_ONLY_REASONS[refusal] if refusal else None
     initial = {"role_descriptors": pretty(key.role_descriptors), "metadata": pretty(key.metadata)}
     form = UpdateKeyForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST":
@@ -318,8 +243,8 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         if form.is_valid():
             try:
                 services.update_api_key(principal, key.id, form.to_body())
-            except ServiceError as exc:
-                form.add_error(None, exc.reason)
+            except ApiError as error:
+                form.add_error(None, error.message)
             else:
                 messages.success(request, f"Updated API key '{key.name}'")
                 return redirect("key_detail", key_id=key.id)
@@ -347,7 +272,7 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
 @require_POST
 @vary_on_headers("HX-Request")
 def check_privileges(request: HttpRequest, key_id: str) -> HttpResponse:
-    principal = principal_of(request)
+    principal = Principal.signed_in(request)
     key = visible_key_or_404(principal, key_id)
     form = CheckPrivilegesForm(request.POST)
     results: list[tuple[str, bool]] = []
@@ -355,8 +280,8 @@ def check_privileges(request: HttpRequest, key_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             answer = has_privileges(key_role_sets(key.role_descriptors, key.limited_by), form.to_request())
-        except ValueError as exc:
-            error = str(exc)
+        except ApiError as refused:
+            error = refused.message
         else:
             results = [(f"Cluster privilege {name}", ok) for name, ok in answer["cluster"].items()]
             results += [(f"{p} on index {i}", ok) for i, privs in answer["index"].items() for p, ok in privs.items()]
@@ -374,14 +299,13 @@ def _delete_scope(principal: Principal, params) -> tuple[QuerySet, list[str] | N
     deletable = principal.deletable_keys()
     if deletable is None:
         raise PermissionDenied("You do not have permission to manage API keys")
-    deletable = deletable.filter(invalidated__in=[False])
+    deletable = deletable.without_status(KeyStatus.INVALIDATED)
     if params.get("expired") == "1":
         if not principal.can_manage_all_keys:
             raise PermissionDenied("Only administrators can delete all expired API keys")
-        return deletable.filter(compile_query(STATUS_QUERIES["expired"])), None, "expired"
+        return deletable.expired(), None, "expired"
     if params.get("all") == "1":
-        filters = KeyFilterForm(params)
-        return deletable.filter(compile_query(filters.query())), None, "matching"
+        return deletable.filter(compile_query(KeyFilterForm(params).filters().query())), None, "matching"
     ids = [i for i in params.getlist("id") if i]
     if not ids:
         raise Http404("Choose the API keys to delete")
@@ -392,7 +316,7 @@ def _delete_scope(principal: Principal, params) -> tuple[QuerySet, list[str] | N
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def delete_keys(request: HttpRequest) -> HttpResponse:
-    principal = principal_of(request)
+    principal = Principal.signed_in(request)
     params = request.POST if request.method == "POST" else request.GET
     scope, ids, mode = _delete_scope(principal, params)
     if request.method == "POST":
@@ -424,7 +348,7 @@ def delete_keys(request: HttpRequest) -> HttpResponse:
         "mode": mode,
         "params": params,
         "return_query": params.get("return_query", ""),
-        "filter_fields": [(k, params.get(k, "")) for k in ("q", "type", "status", "owner")],
+        "filter_fields": [(name, params.get(name, "")) for name in KeyFilterForm.base_fields],
     }
     return render_page_or_fragment(request, "apikeys/delete.html", "apikeys/_confirm_delete.html", context)
 
@@ -436,7 +360,7 @@ AUDIT_PAGE_SIZE = 50
 
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    principal = principal_of(request)
+    principal = Principal.signed_in(request)
     if not principal.has_cluster("manage_security"):
         raise PermissionDenied("Only administrators can read the audit log")
     filters = AuditFilterForm(request.GET)

@@ -6,6 +6,7 @@ Commands (stdin) and answers (the original stdout; everything else the app print
     {"op": "describe"}                            -> {"deep_page": 3799, "cursor": [millis, id]}
     {"op": "queries", "request": R}               -> {"queries": 6}  (counted with the cache empty)
     {"op": "time", "request": R, "cold": false}   -> {"seconds": 0.012}
+    {"op": "versus_authenticate"}                 -> {"list": s, "authenticate": s, "ratio": r, "rounds": n}
 where R is {"path": ..., "body": null or a query API body}. "cold" empties the cache first (untimed).
 """
 
@@ -24,11 +25,16 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from apikeys.models import ApiKey, User
+from apikeys import services
+from apikeys.models import ApiKey, AuditEvent, User
+from apikeys.principals import Principal
 from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME
+from benchmarks.measure import side_by_side, timed
 
 LIST = "/api-keys/"
-OPS = {"describe", "queries", "time"}
+AUTHENTICATE = "/_security/_authenticate"
+READER = {"reader": {"indices": [{"names": ["books"], "privileges": ["read"]}]}}
+OPS = {"describe", "queries", "time", "versus_authenticate"}
 PAGE_OF = re.compile(rb"Page (\d+) of (\d+)")
 
 
@@ -72,6 +78,37 @@ class Estate:
         with CaptureQueriesContext(connection) as captured:
             self.fetch(request)
         return {"queries": len(captured)}
+
+    def versus_authenticate(self, budget_seconds: float = 2.0) -> dict[str, Any]:
+        """The first list page against a warm `/_security/_authenticate` with an API key, side by side in this
+        process: the page's cost in units of the cheapest JSON request. The key is an ordinary one (created
+        through the service, restricted to reading one index); it and its audit event are deleted afterwards,
+        so the kept estate stays as seeded."""
+        admin = User.objects.get(username=ADMIN_USERNAME)
+        created = services.create_api_key(
+            Principal.for_user(admin), {"name": "bench-versus", "role_descriptors": READER}
+        )
+        api = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"ApiKey {created.encoded}")
+
+        def authenticate() -> None:
+            response = api.get(AUTHENTICATE)
+            if response.status_code != 200:
+                raise UnexpectedAnswer(f"{AUTHENTICATE} answered {response.status_code}: {response.content[:300]!r}")
+
+        try:
+            measured = side_by_side(
+                timed(lambda: self.fetch({"path": LIST})), timed(authenticate), budget_seconds=budget_seconds
+            )
+        finally:
+            AuditEvent.objects.filter(key_id=created.key.id).delete()
+            created.key.delete()
+            cache.clear()  # the counts remembered while the extra key existed
+        return {
+            "list": measured.a_median,
+            "authenticate": measured.b_median,
+            "ratio": measured.ratio,
+            "rounds": measured.rounds,
+        }
 
     def time(self, request: dict[str, Any], cold: bool = False) -> dict[str, Any]:
         if cold:

@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from rest_framework_api_key.models import APIKey
 
-from apikeys import keys, services
+from apikeys import caching, keys, services
 from apikeys.models import Role, User
 from apikeys.principals import Principal
 from apikeys.privileges import validate_role_descriptor
@@ -110,7 +110,7 @@ def main() -> None:
 
     def cold(call: Callable[[], None], key_id: str) -> Callable[[], None]:
         def evicted_first() -> None:
-            services.evict_from_cache([key_id])
+            caching.forget_keys([key_id])
             call()
 
         return evicted_first

@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from apikeys import keys
+from apikeys.caching import verified_key_name as auth_cache_key
 from apikeys.models import ApiKey, AuditEvent
-from apikeys.services import auth_cache_key
 from tests.conftest import apikey_header, basic, new_key
 
 AUTHENTICATE = "/_security/_authenticate"

@@ -15,9 +15,10 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from apikeys import accounts, api_urls, query, services
+from apikeys import api_urls, query, services
 from apikeys.api import COMMON_PARAMS, openapi_view
 from apikeys.privileges import HAS_PRIVILEGES_SCHEMA, ROLE_DESCRIPTOR_SCHEMA
+from apikeys.services import accounts
 
 from .conftest import OWN_KEYS_ROLE, basic
 

@@ -649,7 +649,7 @@ def test_it_pages_composite_buckets_with_after(keys):
 
 
 def test_a_page_read_by_walking_the_sort_index_is_the_same_page(keys, monkeypatch):
-    monkeypatch.setattr("apikeys.query.WALK_SORT_FROM_MATCHES", 0)  # every query with 10+ matches walks
+    monkeypatch.setattr("apikeys.query.searching.WALK_SORT_FROM_MATCHES", 0)  # every query with 10+ matches walks
     walked = [q for q in ALL_QUERIES if len(expected_ids(keys, q)) >= 10]
     assert len(walked) >= 10
     for query in walked:

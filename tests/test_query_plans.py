@@ -9,8 +9,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from apikeys import planner, services
+from apikeys.listing import SORTS
 from apikeys.principals import Principal
-from apikeys.tables import SORTS
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's autovacuum keeps statistics")
 

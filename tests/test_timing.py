@@ -6,7 +6,8 @@ import time
 import pytest
 
 from apikeys import keys
-from apikeys.auth import AuthenticationFailed, authenticate_api_key
+from apikeys.auth import authenticate_api_key
+from apikeys.errors import AuthenticationFailed
 from tests.conftest import new_key
 
 

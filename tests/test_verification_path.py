@@ -12,8 +12,10 @@ from django.test.utils import CaptureQueriesContext
 
 from apikeys import keys
 from apikeys.auth import authenticate_api_key
+from apikeys.caching import LOCAL_DELETES as LOCAL_CACHE_DELETES
+from apikeys.caching import forget_keys as evict_from_cache
+from apikeys.caching import local as local_cache
 from apikeys.models import ApiKey
-from apikeys.services import LOCAL_CACHE_DELETES, evict_from_cache, local_cache
 from tests.conftest import apikey_header, new_key
 
 AUTHENTICATE = "/_security/_authenticate"

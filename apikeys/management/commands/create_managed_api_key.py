@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apikeys.errors import ServiceError
+from apikeys.errors import ApiError
 from apikeys.services import create_managed_api_key
 
 
@@ -14,6 +14,6 @@ class Command(BaseCommand):
     def handle(self, *args, name, expiration, **options):
         try:
             created = create_managed_api_key(name, expiration)
-        except ServiceError as exc:
+        except ApiError as exc:
             raise CommandError(exc.reason) from exc
         self.stdout.write(created.encoded)

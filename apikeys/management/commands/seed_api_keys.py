@@ -9,10 +9,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apikeys import keys
+from apikeys.caching import bump_generation
 from apikeys.models import ApiKey, Role, User
 from apikeys.planner import refresh_statistics
 from apikeys.privileges import validate_role_descriptor
-from apikeys.query import bump_generation
 
 SERVICES = ["billing", "search", "ingest", "fleet", "beats", "reports", "etl", "backup", "alerts", "sync", "api", "web"]
 ENVIRONMENTS = ["prod", "staging", "dev", "qa"]

@@ -8,11 +8,11 @@ from typing import Any
 from django.contrib.auth.password_validation import ValidationError, validate_password
 from django.db import transaction
 
-from . import audit
-from .errors import ServiceError
-from .models import Role, User
-from .principals import Principal, user_role_names
-from .privileges import RESERVED_ROLES, InvalidRoleDescriptor, validate_role_descriptor
+from .. import audit
+from ..errors import ApiError, Forbidden, ParseFailed, ValidationFailed, reject_unknown
+from ..models import Role, User
+from ..principals import Principal, user_role_names
+from ..privileges import RESERVED_ROLES, validate_role_descriptor
 
 log = logging.getLogger(__name__)
 
@@ -21,25 +21,21 @@ USER_FIELDS = {"password", "roles", "full_name", "email", "metadata", "enabled"}
 
 def require_cluster(principal: Principal, privilege: str, action: str) -> None:
     if not principal.has_cluster(privilege):
-        raise ServiceError.unauthorized(action, principal.user.username)
+        raise Forbidden.action(action, principal.user.username)
 
 
 def _check_role_name(name: str) -> None:
     if name in RESERVED_ROLES:
-        raise ServiceError(f"role [{name}] is reserved and cannot be modified")
+        raise ApiError(f"role [{name}] is reserved and cannot be modified")
     if not name or len(name) > 507 or name != name.strip():
-        raise ServiceError.validation("role name must be 1 to 507 characters with no leading or trailing whitespace")
+        raise ValidationFailed("role name must be 1 to 507 characters with no leading or trailing whitespace")
 
 
 def put_role(principal: Principal, name: str, body: Any) -> bool:
     """Create or replace a role; True when it was created."""
     require_cluster(principal, "manage_security", "cluster:admin/xpack/security/role/put")
     _check_role_name(name)
-    try:
-        descriptor = validate_role_descriptor(name, body)
-    except InvalidRoleDescriptor as exc:
-        kind = "parse_exception" if "unexpected field" in str(exc) else "illegal_argument_exception"
-        raise ServiceError(str(exc), kind, path=exc.path) from exc
+    descriptor = validate_role_descriptor(name, body)
     with transaction.atomic():
         _, created = Role.objects.update_or_create(name=name, defaults={"descriptor": descriptor})
         audit.record(
@@ -75,10 +71,8 @@ def role_descriptors(names: list[str] | None) -> dict[str, dict]:
 
 def _validate_user_body(username: str, body: Any, creating: bool) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise ServiceError.parse("request body for [put_user] must be a JSON object")
-    unknown = sorted(set(body) - USER_FIELDS)
-    if unknown:
-        raise ServiceError.parse(f"failed to parse add user request. unexpected field [{unknown[0]}]")
+        raise ParseFailed("request body for [put_user] must be a JSON object")
+    reject_unknown(body, USER_FIELDS, "failed to parse add user request. unexpected field [{}]")
     problems = []
     if (
         not username
@@ -113,12 +107,12 @@ def _validate_user_body(username: str, body: Any, creating: bool) -> dict[str, A
     if body.get("enabled") is not None and not isinstance(body["enabled"], bool):
         problems.append("[enabled] must be a boolean")
     if problems:
-        raise ServiceError.validation(*problems)
+        raise ValidationFailed(*problems)
     if roles:
         known = set(Role.objects.filter(name__in=roles).values_list("name", flat=True)) | set(RESERVED_ROLES)
         missing = [r for r in roles if r not in known]
         if missing:
-            raise ServiceError(f"role [{missing[0]}] does not exist; create it with PUT /_security/role/{missing[0]}")
+            raise ApiError(f"role [{missing[0]}] does not exist; create it with PUT /_security/role/{missing[0]}")
     return body
 
 
@@ -128,7 +122,7 @@ def put_user(principal: Principal, username: str, body: Any) -> bool:
     with transaction.atomic():
         user = User.objects.select_for_update().filter(username=username).first()
         if user is not None and user.is_service_account:
-            raise ServiceError(f"user [{username}] is a service account and cannot be changed")
+            raise ApiError(f"user [{username}] is a service account and cannot be changed")
         body = _validate_user_body(username, body, creating=user is None)
         created = user is None
         user = user or User(username=username)
@@ -162,7 +156,7 @@ def put_user(principal: Principal, username: str, body: Any) -> bool:
 def delete_user(principal: Principal, username: str) -> bool:
     require_cluster(principal, "manage_security", "cluster:admin/xpack/security/user/delete")
     if username == principal.user.username:
-        raise ServiceError("users may not delete themselves")
+        raise ApiError("users may not delete themselves")
     with transaction.atomic():
         deleted, _ = User.objects.filter(username=username, is_service_account=False).delete()
         if deleted:

@@ -1,0 +1,260 @@
+"""The console's list of keys as a read model: what a principal sees, filtered, counted, sorted and cut into
+pages, fast at 100,000 keys.
+
+The search and filters become one query-DSL clause (the same engine as `/_security/_query/api_key`). Counts
+beside the filters are remembered until keys change (`caching.cached_count`). A page is read as ids first:
+an index answers, and pages past the middle are walked from the end.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from django.db.models import Count, QuerySet, Value
+from django.db.models.functions import Coalesce
+
+from .caching import cached_count
+from .lookups import escape_wildcard
+from .models import MANAGED_CLAUSE, ApiKey, KeyStatus
+from .principals import Principal
+from .query import compile_query
+
+DEFAULT_SORT = "-created"
+# What each sortable column orders by; ties are broken by id so that pages never overlap.
+SORTS = {
+    "name": ("name", "id"),
+    "type": ("managed", "creation", "id"),  # apikey_managed serves the type filter and this sort
+    "owner": ("username", "id"),
+    "created": ("creation", "id"),
+    "status": ("invalidated", "expiration", "id"),
+}
+PER_PAGE_CHOICES = [25, 50, 100]
+# What a row of the list shows (and who may delete it): not the role descriptors, which are most of a row.
+ROW_FIELDS = ("id", "name", "owner", "username", "creation", "expiration", "invalidated", "managed", "last_used")
+TYPES = {"personal": "Personal", "managed": "Managed"}
+# The default view (no status chosen) shows every key that is not invalidated.
+DEFAULT_STATUS_LABEL = "Active and expired"
+# The Owner filter lists at most this many owners (by name); the search box finds the others.
+MAX_OWNER_CHOICES = 100
+
+
+@dataclass(frozen=True)
+class KeyFilters:
+    """What the person asked for: the search text and the chosen type, status and owner ("" for any)."""
+
+    q: str = ""
+    type: str = ""
+    status: str = ""
+    owner: str = ""
+
+    def search_clause(self) -> dict[str, Any]:
+        """The search box alone: name or owner containing the text, ignoring case."""
+        text = self.q.strip()
+        if not text:
+            return {"match_all": {}}
+        pattern = f"*{escape_wildcard(text)}*"
+        return {
+            "bool": {
+                "should": [
+                    {"wildcard": {"name": {"value": pattern, "case_insensitive": True}}},
+                    {"wildcard": {"username": {"value": pattern, "case_insensitive": True}}},
+                ]
+            }
+        }
+
+    def status_clause(self) -> dict[str, Any]:
+        if self.status:
+            return KeyStatus(self.status).clause()
+        return KeyStatus.INVALIDATED.clause_for_others()
+
+    def query(self) -> dict[str, Any]:
+        """The search and filters as one query-DSL clause."""
+        must: list[dict[str, Any]] = [self.search_clause()]
+        if self.type == "managed":
+            must.append(MANAGED_CLAUSE)
+        elif self.type == "personal":
+            must.append({"bool": {"must_not": [MANAGED_CLAUSE]}})
+        must.append(self.status_clause())
+        if self.owner:
+            must.append({"term": {"username": self.owner}})
+        return {"bool": {"filter": must}}
+
+
+def ordering(sort: str) -> tuple[str, list[str]]:
+    """The `sort` parameter (`name`, `-created`, ...) as understood, and the ORM ordering it means."""
+    name = sort.removeprefix("-")
+    if name not in SORTS:
+        sort, name = DEFAULT_SORT, DEFAULT_SORT.removeprefix("-")
+    fields = SORTS[name]
+    return sort, [f"-{f}" for f in fields] if sort.startswith("-") else list(fields)
+
+
+@dataclass(frozen=True)
+class PageWindow:
+    """Where one page sits among all: page `number` of `pages`, rows `start_index` to `end_index` of `total`."""
+
+    number: int
+    pages: int
+    total: int
+    per_page: int
+
+    @property
+    def start_index(self) -> int:
+        return 0 if self.total == 0 else (self.number - 1) * self.per_page + 1
+
+    @property
+    def end_index(self) -> int:
+        return min(self.number * self.per_page, self.total)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+class KeyListing:
+    """One view of the list: `counts`, `total`, the page number (clamped) and the keys of that page."""
+
+    def __init__(self, principal: Principal, filters: KeyFilters, sort: str, page: int, per_page: int):
+        self.principal = principal
+        self.filters = filters
+        self.query = filters.query()
+        self.sort, self.ordering = ordering(sort)
+        self.per_page = per_page if per_page in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0]
+        self.visible = principal.visible_keys()
+        self.requested_page = page
+
+    @property
+    def allowed(self) -> bool:
+        return self.visible is not None
+
+    @cached_property
+    def counts(self) -> dict[str, Any]:
+        """The number of keys shown (`total`), the count beside every filter value and the owners' counts.
+        The slow part at 100,000 keys: remembered until the next change to keys (or 30 s)."""
+        scope = "all" if self.principal.can_read_all_keys else f"owner:{self.principal.user.pk}"
+        return cached_count(
+            ["list", scope, self.query], self._count, rows=lambda counts: counts["personal"] + counts["managed"]
+        )
+
+    @property
+    def total(self) -> int:
+        return self.counts["total"]
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def page(self) -> int:
+        return min(max(self.requested_page, 1), self.pages)
+
+    @property
+    def window(self) -> PageWindow:
+        return PageWindow(self.page, self.pages, self.total, self.per_page)
+
+    def has_any_key(self) -> bool:
+        return self.total > 0 or self.visible.exists()
+
+    def page_keys(self) -> list[ApiKey]:
+        """The keys of this page, in order: their ids first (an index answers; see `page_ids`), then only their
+        rows, only the columns a row shows."""
+        offset = (self.page - 1) * self.per_page
+        matching = self.visible.filter(compile_query(self.query))
+        ids = page_ids(matching, self.ordering, offset, self.per_page, self.total)
+        by_id = {key.id: key for key in ApiKey.objects.filter(pk__in=ids).only(*ROW_FIELDS)} if ids else {}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def _count(self) -> dict[str, Any]:
+        """Without a search every count is a range of an index (or the owners' GROUP BY over
+        `apikey_username`), a few milliseconds each at 100,000 keys; the statuses partition the keys, so
+        active is what is left. With a search, all counts come from one pass over its matches (found through
+        the trigram index on PostgreSQL; SQLite reads every name)."""
+        visible = self.visible
+        if self.filters.q.strip():
+            return self._count_in_one_pass(visible.filter(compile_query(self.filters.search_clause())))
+        owners = username_counts(visible)
+        keys = sum(count for _, count in owners)
+
+        def count(clause: dict[str, Any]) -> int:
+            return visible.filter(compile_query(clause)).count()
+
+        counts = {status: count(KeyStatus(status).clause()) for status in (KeyStatus.EXPIRED, KeyStatus.INVALIDATED)}
+        counts[KeyStatus.ACTIVE] = keys - counts[KeyStatus.EXPIRED] - counts[KeyStatus.INVALIDATED]
+        counts["managed"] = count(MANAGED_CLAUSE)
+        counts["personal"] = keys - counts["managed"]
+        if self.filters.type or self.filters.owner:
+            counts["total"] = count(self.query)
+        else:  # the status filter alone (or none: every key not invalidated) is one of the counts above
+            counts["total"] = counts.get(self.filters.status, keys - counts[KeyStatus.INVALIDATED])
+        counts["owners"] = owners[:MAX_OWNER_CHOICES]
+        return {str(name): value for name, value in counts.items()}
+
+    def _count_in_one_pass(self, searched: QuerySet) -> dict[str, Any]:
+        clauses = {str(status): status.clause() for status in KeyStatus}
+        clauses.update(managed=MANAGED_CLAUSE, total=self.query)
+        counts = dict.fromkeys([*clauses, "personal"], 0)
+        owners = []
+        for owner in counts_per_username(searched, clauses):
+            for name in clauses:
+                counts[name] += owner[name]
+            counts["personal"] += owner["count"] - owner["managed"]
+            owners.append((owner["username"], owner["count"]))
+        counts["owners"] = owners[:MAX_OWNER_CHOICES]
+        return counts
+
+
+def username_counts(queryset: QuerySet) -> list[tuple[str, int]]:
+    """(username, number of keys) by username: read from the username index alone."""
+    return list(queryset.values_list("username").annotate(n=Count("pk")).order_by("username"))
+
+
+def counts_per_username(queryset: QuerySet, clauses: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per owner's username among the keys, by name: `count`, and for each named clause how many of
+    them it matches. One statement, one pass (`COUNT(*) FILTER (WHERE …)` per clause, `GROUP BY`)."""
+    conditions = {f"n_{name}": Count("pk", filter=compile_query(clause)) for name, clause in clauses.items()}
+    # Grouped by an expression, not the bare column: SQLite would otherwise walk the username index to spare
+    # itself sorting a few groups, and read every row at random through it (five times slower).
+    rows = (
+        queryset.values(owner_name=Coalesce("username", Value("")))
+        .annotate(n=Count("pk"), **conditions)
+        .order_by("owner_name")
+    )
+    return [
+        {"username": row["owner_name"], "count": row["n"], **{name: row[f"n_{name}"] for name in clauses}}
+        for row in rows
+    ]
+
+
+def _reversed(ordering: list[str]) -> list[str]:
+    return [field[1:] if field.startswith("-") else f"-{field}" for field in ordering]
+
+
+def page_ids(queryset: QuerySet, ordering: list[str], offset: int, limit: int, total: int) -> list[str]:
+    """The ids of one page. Only ids are read (an index can answer), and pages past the middle are walked
+    from the end with the order reversed, so the last page costs what the first does. The reversal mirrors
+    NULL placement too (SQLite and PostgreSQL both flip it with the direction)."""
+    if offset >= total:
+        return []
+    if offset > total // 2:
+        end = min(offset + limit, total)
+        from_end = total - end
+        rows = list(
+            queryset.order_by(*_reversed(ordering)).values_list("id", flat=True)[from_end : from_end + end - offset]
+        )
+        return rows[::-1]
+    return list(queryset.order_by(*ordering).values_list("id", flat=True)[offset : offset + limit])

@@ -1,0 +1,194 @@
+"""Privilege checks: does a list of role sets grant a cluster, index, application or run-as privilege, and
+what a key can really do (its descriptors intersected with its owner snapshot)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ..errors import InvalidRoleDescriptor
+from .descriptors import NAMES, STRINGS, format_path
+from .names import CLUSTER_IMPLIES, CLUSTER_PRIVILEGES, INDEX_IMPLIES, INDEX_PRIVILEGES, RoleSet
+
+
+class InvalidPrivilegeCheck(InvalidRoleDescriptor):
+    """A `_has_privileges` request naming an unknown field or privilege: answered without a path."""
+
+    def wire_fields(self) -> dict[str, Any]:
+        return {}
+
+
+def _implied(implies: Mapping[str, set[str]], granted: str) -> set[str]:
+    seen = {granted}
+    todo = [granted]
+    while todo:
+        for name in implies.get(todo.pop(), ()):
+            if name not in seen:
+                seen.add(name)
+                todo.append(name)
+    return seen
+
+
+def _privilege_covers(implies: Mapping[str, set[str]], granted: str, requested: str) -> bool:
+    if granted == "all" or granted == requested:
+        return True
+    if ":" in granted:  # an action pattern such as "indices:data/read/*"
+        return ":" in requested and _pattern_matches(granted, requested)
+    return requested in _implied(implies, granted)
+
+
+@cache
+def _compile_pattern(pattern: str) -> re.Pattern[str]:
+    if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
+        return re.compile(pattern[1:-1])
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+
+
+def _pattern_matches(pattern: str, name: str) -> bool:
+    """Elasticsearch name patterns: `*` and `?` wildcards, or a Lucene-style `/regex/`."""
+    return _compile_pattern(pattern).fullmatch(name) is not None
+
+
+def set_has_cluster(role_set: RoleSet, privilege: str) -> bool:
+    return any(
+        _privilege_covers(CLUSTER_IMPLIES, granted, privilege)
+        for descriptor in role_set.values()
+        for granted in descriptor.get("cluster", [])
+    )
+
+
+def set_has_index(role_set: RoleSet, index: str, privilege: str, allow_restricted: bool = False) -> bool:
+    restricted = index.startswith(".security")
+    for descriptor in role_set.values():
+        for entry in descriptor.get("indices", []):
+            if restricted and not entry.get("allow_restricted_indices", False) and not allow_restricted:
+                continue
+            if any(_pattern_matches(p, index) for p in entry["names"]) and any(
+                _privilege_covers(INDEX_IMPLIES, granted, privilege) for granted in entry["privileges"]
+            ):
+                return True
+    return False
+
+
+def set_has_application(role_set: RoleSet, application: str, resource: str, privilege: str) -> bool:
+    for descriptor in role_set.values():
+        for entry in descriptor.get("applications", []):
+            if (
+                _pattern_matches(entry["application"], application)
+                and any(_pattern_matches(r, resource) for r in entry["resources"])
+                and any(p in ("*", privilege) or _pattern_matches(p, privilege) for p in entry["privileges"])
+            ):
+                return True
+    return False
+
+
+def set_can_run_as(role_set: RoleSet, username: str) -> bool:
+    return any(_pattern_matches(p, username) for d in role_set.values() for p in d.get("run_as", []))
+
+
+def has_cluster(role_sets: list[RoleSet], privilege: str) -> bool:
+    return bool(role_sets) and all(set_has_cluster(s, privilege) for s in role_sets)
+
+
+def has_index(role_sets: list[RoleSet], index: str, privilege: str) -> bool:
+    return bool(role_sets) and all(set_has_index(s, index, privilege) for s in role_sets)
+
+
+def can_run_as(role_sets: list[RoleSet], username: str) -> bool:
+    return bool(role_sets) and all(set_can_run_as(s, username) for s in role_sets)
+
+
+def key_role_sets(role_descriptors: RoleSet, limited_by: RoleSet) -> list[RoleSet]:
+    """An API key's privileges: its descriptors intersected with the owner snapshot (alone when empty)."""
+    return [role_descriptors, limited_by] if role_descriptors else [limited_by]
+
+
+HAS_PRIVILEGES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "cluster": {"type": "array", "items": {"type": "string"}},
+        "index": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["names", "privileges"],
+                "additionalProperties": False,
+                "properties": {
+                    "names": NAMES,
+                    "privileges": {"type": "array", "items": {"type": "string"}},
+                    "allow_restricted_indices": {"type": "boolean"},
+                },
+            },
+        },
+        "application": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["application", "privileges", "resources"],
+                "additionalProperties": False,
+                "properties": {
+                    "application": {"type": "string"},
+                    "privileges": STRINGS,
+                    "resources": STRINGS,
+                },
+            },
+        },
+    },
+}
+
+
+def has_privileges(role_sets: list[RoleSet], request: Mapping[str, Any]) -> dict[str, Any]:
+    """Answer a `_has_privileges` request body for a principal holding `role_sets`."""
+    errors = sorted(
+        Draft202012Validator(HAS_PRIVILEGES_SCHEMA).iter_errors(request), key=lambda e: len(e.absolute_path)
+    )
+    if errors:
+        where = format_path(errors[0].absolute_path) or "body"
+        raise InvalidPrivilegeCheck(f"[{where}] {errors[0].message}", path=where)
+    for name in request.get("cluster", []):
+        if name not in CLUSTER_PRIVILEGES and ":" not in name:
+            raise InvalidPrivilegeCheck(f"unknown cluster privilege [{name}]", path="cluster")
+    cluster = {name: has_cluster(role_sets, name) for name in request.get("cluster", [])}
+    index: dict[str, dict[str, bool]] = {}
+    for entry in request.get("index", []):
+        names = [entry["names"]] if isinstance(entry["names"], str) else entry["names"]
+        for name in names:
+            for privilege in entry["privileges"]:
+                if privilege not in INDEX_PRIVILEGES and ":" not in privilege:
+                    raise InvalidPrivilegeCheck(f"unknown index privilege [{privilege}]", path="index")
+                index.setdefault(name, {})[privilege] = has_index(role_sets, name, privilege)
+    application: dict[str, dict[str, dict[str, bool]]] = {}
+    for entry in request.get("application", []):
+        app = application.setdefault(entry["application"], {})
+        for resource in entry["resources"]:
+            for privilege in entry["privileges"]:
+                app.setdefault(resource, {})[privilege] = bool(role_sets) and all(
+                    set_has_application(s, entry["application"], resource, privilege) for s in role_sets
+                )
+    every = [*cluster.values()] + [v for r in index.values() for v in r.values()]
+    every += [v for a in application.values() for r in a.values() for v in r.values()]
+    return {"has_all_requested": all(every), "cluster": cluster, "index": index, "application": application}
+
+
+def effective_cluster_privileges(role_sets: list[RoleSet]) -> list[str]:
+    """The named cluster privileges every set grants: what a key can actually do at cluster level."""
+    names = {name for s in role_sets for d in s.values() for name in d.get("cluster", [])}
+    return sorted(name for name in names if has_cluster(role_sets, name))
+
+
+def effective_index_privileges(role_descriptors: RoleSet, limited_by: RoleSet) -> list[tuple[str, list[str]]]:
+    """For each index name pattern a key's descriptors mention (its owner's, when it has none), the
+    privileges it really holds there: those its owner snapshot grants too."""
+    sets = key_role_sets(role_descriptors, limited_by)
+    out = []
+    for descriptor in (role_descriptors or limited_by).values():
+        for entry in descriptor.get("indices", []):
+            for name in entry["names"]:
+                held = [p for p in entry["privileges"] if has_index(sets, name, p)]
+                out.append((name, held))
+    return out

@@ -1,0 +1,46 @@
+"""Every write: keys (create, grant, update, invalidate, purge), roles and users. Each is one transaction.
+
+Services check who may do what (a `Principal`), validate input completely before writing anything, and
+raise `ApiError`s in Elasticsearch's words. Views and the JSON API only parse and render.
+"""
+
+from .create import GRANT_FIELDS, CreatedKey, create_api_key, create_managed_api_key, grant_api_key
+from .invalidate import INVALIDATE_FIELDS, invalidate_api_keys, invalidate_keys, purge_api_keys, purge_if_due
+from .reads import QUERY_ACTION, KeySelectors, check_limited_by, get_api_keys, readable_keys
+from .update import UpdateRefusal, bulk_update_api_keys, update_api_key, update_refusal
+from .validation import (
+    CREATE_FIELDS,
+    MAX_NAME_LENGTH,
+    UPDATE_FIELDS,
+    validate_descriptors,
+    validate_metadata,
+    validate_name,
+)
+
+__all__ = [
+    "CREATE_FIELDS",
+    "GRANT_FIELDS",
+    "INVALIDATE_FIELDS",
+    "MAX_NAME_LENGTH",
+    "QUERY_ACTION",
+    "UPDATE_FIELDS",
+    "CreatedKey",
+    "KeySelectors",
+    "UpdateRefusal",
+    "bulk_update_api_keys",
+    "check_limited_by",
+    "create_api_key",
+    "create_managed_api_key",
+    "get_api_keys",
+    "grant_api_key",
+    "invalidate_api_keys",
+    "invalidate_keys",
+    "purge_api_keys",
+    "purge_if_due",
+    "readable_keys",
+    "update_api_key",
+    "update_refusal",
+    "validate_descriptors",
+    "validate_metadata",
+    "validate_name",
+]

@@ -1,0 +1,143 @@
+"""New keys: created by their owner, granted on a user's behalf, or made by the system for itself."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate as authenticate_password
+from django.db import transaction
+
+from .. import audit, keys
+from ..durations import epoch_millis, now_ms
+from ..errors import ApiError, Forbidden, ValidationFailed
+from ..models import SERVICE_ACCOUNT_USERNAME, ApiKey, User
+from ..principals import Principal, user_roles
+from ..privileges import can_run_as, grants_nothing
+from .validation import (
+    KeyRequest,
+    parse_key_request,
+    reject_unknown_fields,
+    require_object,
+    validate_expiration,
+    validate_name,
+)
+from .writes import keys_written
+
+log = logging.getLogger(__name__)
+
+GRANT_FIELDS = {"grant_type", "username", "password", "run_as", "api_key"}
+
+
+@dataclass
+class CreatedKey:
+    key: ApiKey
+    secret: str
+
+    @property
+    def encoded(self) -> str:
+        return keys.encode(self.key.id, self.secret)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.key.id, "name": self.key.name}
+        if self.key.expiration:
+            out["expiration"] = epoch_millis(self.key.expiration)
+        out["api_key"] = self.secret
+        out["encoded"] = self.encoded
+        return out
+
+
+def _insert_key(
+    owner: User,
+    request: KeyRequest,
+    limited_by: dict[str, dict],
+    by: Principal | None,
+    action: str = audit.Action.CREATE,
+) -> CreatedKey:
+    secret = keys.generate_secret()
+    key = ApiKey.objects.create(
+        id=keys.generate_id(),
+        name=request.name,
+        owner=owner,
+        username=owner.username,
+        realm=owner.realm,
+        creation=now_ms(),
+        expiration=request.expiration,
+        hash=keys.hash_secret(secret, settings.APIKEYS_HASH_ALGORITHM),
+        role_descriptors=request.role_descriptors,
+        limited_by=limited_by,
+        metadata=request.metadata,
+    )
+    audit.record(
+        action,
+        actor=by.user.username if by else "system",
+        key_id=key.id,
+        target=key.name,
+        client_address=by.client_address if by else None,
+        owner=owner.username,
+    )
+    keys_written([])
+    log.info("api key created id=%s name=%r owner=%s", key.id, key.name, owner.username)
+    return CreatedKey(key, secret)
+
+
+def create_api_key(principal: Principal, body: Any) -> CreatedKey:
+    if not principal.can_manage_own_keys:
+        raise Forbidden.action("cluster:admin/xpack/security/api_key/create", principal.user.username)
+    request = parse_key_request(body)
+    if principal.api_key is not None and (
+        not request.role_descriptors or not all(grants_nothing(d) for d in request.role_descriptors.values())
+    ):
+        raise ApiError(
+            "creating derived api keys requires an explicit role descriptor that is empty (has no privileges)"
+        )
+    with transaction.atomic():
+        return _insert_key(principal.user, request, principal.snapshot(), principal)
+
+
+def grant_api_key(principal: Principal, body: Any) -> CreatedKey:
+    if not principal.has_cluster("grant_api_key"):
+        raise Forbidden.action("cluster:admin/xpack/security/api_key/grant", principal.user.username)
+    body = require_object(body, "grant_api_key")
+    reject_unknown_fields(body, GRANT_FIELDS, "grant_api_key")
+    problems = []
+    if body.get("grant_type") != "password":
+        problems.append("[grant_type] must be [password]" if body.get("grant_type") else "[grant_type] is required")
+    for field in ("username", "password"):
+        if not isinstance(body.get(field), str) or not body.get(field):
+            problems.append(f"[{field}] is required for grant_type [password]")
+    if not isinstance(body.get("api_key"), Mapping):
+        problems.append("[api_key] is required")
+    if problems:
+        raise ValidationFailed(*problems)
+    request = parse_key_request(body["api_key"], "grant_api_key.api_key")
+    user = authenticate_password(username=body["username"], password=body["password"])
+    if user is None or not user.is_active or user.is_service_account:
+        raise Forbidden(f"unable to authenticate user [{body['username']}] for action [grant_api_key]")
+    owner = user
+    if body.get("run_as") is not None:
+        run_as = body["run_as"]
+        granted = Principal.for_user(user)
+        target = User.objects.filter(username=run_as, is_active=True, is_service_account=False).first()
+        if target is None or not can_run_as(granted.role_sets, str(run_as)):
+            raise Forbidden(f"action [grant_api_key] is unauthorized for user [{user.username}] run as [{run_as}]")
+        owner = target
+    with transaction.atomic():
+        return _insert_key(owner, request, user_roles(owner), principal, audit.Action.GRANT)
+
+
+def create_managed_api_key(name: str, expiration: str | None = None) -> CreatedKey:
+    """A key the system owns for its own background tasks (`metadata.managed: true`)."""
+    request = KeyRequest(validate_name(name), validate_expiration(expiration), {}, {"managed": True})
+    with transaction.atomic():
+        account, _ = User.objects.get_or_create(
+            username=SERVICE_ACCOUNT_USERNAME,
+            defaults={"is_service_account": True, "full_name": "Console service account"},
+        )
+        if account.has_usable_password():
+            account.set_unusable_password()
+            account.save(update_fields=["password"])
+        return _insert_key(account, request, {}, None)

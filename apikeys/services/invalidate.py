@@ -1,0 +1,152 @@
+"""Invalidating keys (by the API's selectors or the console's choice) and purging them once retention ends."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .. import audit, caching
+from ..deferred import after_response
+from ..durations import now_ms
+from ..errors import Forbidden, ParseFailed, ValidationFailed
+from ..models import ApiKey
+from ..principals import Principal
+from ..query import name_filter
+from .validation import reject_unknown_fields, require_object
+from .writes import by_ids, keys_written
+
+log = logging.getLogger(__name__)
+
+INVALIDATE_FIELDS = {"ids", "id", "name", "username", "realm_name", "owner"}
+
+
+def parse_invalidate(body: Any) -> dict[str, Any]:
+    body = require_object(body, "invalidate_api_key")
+    reject_unknown_fields(body, INVALIDATE_FIELDS, "invalidate_api_key")
+    for field in ("id", "name", "username", "realm_name"):
+        if body.get(field) is not None and not isinstance(body[field], str):
+            raise ParseFailed(f"[invalidate_api_key] field [{field}] must be a string")
+    ids = body.get("ids")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
+        raise ParseFailed("[invalidate_api_key] field [ids] must be an array of strings")
+    owner = body.get("owner", False)
+    if not isinstance(owner, bool):
+        raise ParseFailed("[invalidate_api_key] field [owner] must be a boolean")
+    problems = []
+    if body.get("id") is not None and ids is not None:
+        problems.append("Must use either [id] or [ids], not both at the same time")
+    if ids is not None and not ids:
+        problems.append("Field [ids] cannot be an empty array")
+    all_ids = ids if ids is not None else ([body["id"]] if body.get("id") else None)
+    if all_ids and body.get("name"):
+        problems.append("only one of [api key id(s), api key name] can be specified")
+    if owner and (body.get("username") or body.get("realm_name")):
+        problems.append("username or realm name must not be specified when the current user's API keys are requested")
+    if (
+        not owner
+        and not (all_ids or body.get("name") or body.get("username") or body.get("realm_name"))
+        and not problems
+    ):
+        problems.append(
+            "One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag is false"
+        )
+    if problems:
+        raise ValidationFailed(*problems)
+    return {
+        "ids": all_ids,
+        "name": body.get("name") or None,
+        "username": body.get("username") or None,
+        "realm_name": body.get("realm_name") or None,
+        "owner": owner,
+    }
+
+
+def invalidation_scope(principal: Principal, selectors: Mapping[str, Any], action: str) -> QuerySet:
+    """The keys a principal may touch that match the selectors; 403 when it may touch none of them."""
+    user = principal.user
+    scope = principal.deletable_keys()
+    named_other = selectors.get("username") not in (None, user.username) or selectors.get("realm_name") not in (
+        None,
+        user.realm,
+    )
+    if scope is None or (named_other and not principal.can_manage_all_keys):
+        raise Forbidden.action(action, user.username)
+    if selectors.get("owner"):
+        scope = scope.filter(owner=user)
+    if selectors.get("username"):
+        scope = scope.filter(username=selectors["username"])
+    if selectors.get("realm_name"):
+        scope = scope.filter(realm=selectors["realm_name"])
+    if selectors.get("name"):
+        scope = scope.filter(name_filter(selectors["name"]))
+    return scope
+
+
+def invalidate_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
+    selectors = parse_invalidate(body)
+    scope = invalidation_scope(principal, selectors, "cluster:admin/xpack/security/api_key/invalidate")
+    return invalidate_keys(scope, selectors["ids"], principal)
+
+
+def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal) -> dict[str, Any]:
+    """Invalidate the keys of `scope` (restricted to `ids` when given): one set-based transaction."""
+    now = now_ms()
+    newly: list[str] = []
+    before: list[str] = []
+    with transaction.atomic():
+        if ids is None:
+            rows = list(scope.select_for_update().values_list("id", "invalidated", "name"))
+        else:
+            rows = []
+            for chunk in by_ids(scope.select_for_update(), list(dict.fromkeys(ids))):
+                rows += list(chunk.values_list("id", "invalidated", "name"))
+        names = {}
+        for key_id, invalidated, name in rows:
+            (before if invalidated else newly).append(key_id)
+            names[key_id] = name
+        for chunk in by_ids(ApiKey.objects.all(), newly):
+            chunk.update(invalidated=True, invalidation=now)
+        if newly:
+            audit.record_many(
+                audit.Action.INVALIDATE,
+                principal.user.username,
+                [(i, names[i]) for i in newly],
+                principal.client_address,
+            )
+            keys_written(newly)
+            transaction.on_commit(lambda: after_response(purge_if_due))
+    if newly:
+        log.info("api keys invalidated count=%d by=%s", len(newly), principal.user.username)
+    return {"invalidated_api_keys": newly, "previously_invalidated_api_keys": before, "error_count": 0}
+
+
+def purge_if_due() -> int:
+    """Run the retention purge at most once per interval, whichever process or worker asks first."""
+    if caching.claim(caching.PURGE_DUE, settings.APIKEYS_PURGE_INTERVAL_SECONDS):
+        return purge_api_keys()
+    return 0
+
+
+def purge_api_keys(now: datetime | None = None, retention_days: int | None = None) -> int:
+    """Delete for good the keys invalidated or expired longer ago than the retention period."""
+    days = settings.APIKEYS_RETENTION_DAYS if retention_days is None else retention_days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    with transaction.atomic():
+        doomed = ApiKey.objects.filter(Q(invalidated=True, invalidation__lt=cutoff) | Q(expiration__lt=cutoff))
+        gone = list(doomed.values_list("id", "name"))
+        ids = [key_id for key_id, _ in gone]
+        for chunk in by_ids(ApiKey.objects.all(), ids):
+            chunk.delete()
+        if gone:
+            audit.record_many(audit.Action.PURGE, "system", gone)
+            keys_written(ids)
+    if ids:
+        log.info("api keys purged count=%d retention_days=%d", len(ids), days)
+    return len(ids)

@@ -1,0 +1,72 @@
+"""Which keys a caller may read through the API, and the get API's selectors with Elasticsearch's rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from ..errors import Forbidden, ValidationFailed
+from ..models import ApiKey
+from ..principals import Principal
+from ..query import name_filter
+
+GET_ACTION = "cluster:admin/xpack/security/api_key/get"
+QUERY_ACTION = "cluster:admin/xpack/security/api_key/query"
+
+
+def readable_keys(principal: Principal, action: str, username: str | None = None) -> QuerySet[ApiKey]:
+    """Every key for readers of all keys; only the caller's own keys for `manage_own_api_key`."""
+    keys = principal.visible_keys()
+    if keys is None or (not principal.can_read_all_keys and username not in (None, principal.user.username)):
+        raise Forbidden.action(action, principal.user.username)
+    return keys
+
+
+def check_limited_by(principal: Principal, with_limited_by: bool) -> None:
+    """An API key sees the `limited_by` of keys only when it may manage every key."""
+    if with_limited_by and principal.api_key is not None and not principal.can_manage_all_keys:
+        raise Forbidden.action(GET_ACTION, principal.user.username)
+
+
+@dataclass(frozen=True)
+class KeySelectors:
+    """The get API's query parameters."""
+
+    id: str | None = None
+    name: str | None = None
+    username: str | None = None
+    realm_name: str | None = None
+    owner: bool = False
+    active_only: bool = False
+    with_limited_by: bool = False
+
+
+def get_api_keys(principal: Principal, selectors: KeySelectors) -> list[ApiKey]:
+    """The keys the selectors name that the caller may read, oldest first."""
+    s = selectors
+    if s.id and s.name:
+        raise ValidationFailed("only one of [api key id, api key name] can be specified")
+    if (s.id or s.name) and (s.username or s.realm_name):
+        raise ValidationFailed(
+            "username or realm name must not be specified when the api key id or api key name is specified"
+        )
+    if s.owner and (s.username or s.realm_name):
+        raise ValidationFailed(
+            "username or realm name must not be specified when the current user's API keys are requested"
+        )
+    check_limited_by(principal, s.with_limited_by)
+    keys = readable_keys(principal, GET_ACTION, s.username)
+    if s.owner:
+        keys = keys.filter(owner=principal.user)
+    if s.id:
+        keys = keys.filter(pk=s.id)
+    if s.name:
+        keys = keys.filter(name_filter(s.name))
+    if s.username:
+        keys = keys.filter(username=s.username)
+    if s.realm_name:
+        keys = keys.filter(realm=s.realm_name)
+    if s.active_only:
+        keys = keys.active()
+    return list(keys.order_by("creation", "id"))

@@ -1,0 +1,115 @@
+"""What a create or update request may hold, checked completely before anything is written. The console's
+forms call the same validators, so the console and the API accept and refuse exactly the same things."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..durations import now_ms, parse_duration
+from ..errors import ApiError, ParseFailed, ValidationFailed, reject_unknown
+from ..privileges import validate_role_descriptors
+
+MAX_NAME_LENGTH = 256
+CREATE_FIELDS = {"name", "expiration", "role_descriptors", "metadata"}
+UPDATE_FIELDS = {"role_descriptors", "metadata", "expiration"}
+
+
+def require_object(body: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise ParseFailed(f"request body for [{what}] must be a JSON object")
+    return body
+
+
+def reject_unknown_fields(body: Mapping[str, Any], allowed: set[str], what: str) -> None:
+    reject_unknown(body, allowed, f"[{what}] unknown field [{{}}]")
+
+
+def validate_name(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValidationFailed("api key name is required", path="name")
+    problems = []
+    if len(name) > MAX_NAME_LENGTH:
+        problems.append(f"api key name may not be more than [{MAX_NAME_LENGTH}] characters long")
+    if name != name.strip():
+        problems.append("api key name may not begin or end with whitespace")
+    if name.startswith("_"):
+        problems.append("api key name may not begin with an underscore")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        problems.append("api key name may not contain control characters")
+    if problems:
+        raise ValidationFailed(*problems, path="name")
+    return name
+
+
+def validate_metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ParseFailed("[metadata] must be an object")
+    reserved = sorted(k for k in metadata if k.startswith("_"))
+    if reserved:
+        raise ValidationFailed(f"API key metadata keys may not start with [_]: [{reserved[0]}]", path=reserved[0])
+    return metadata
+
+
+def validate_expiration(expiration: Any) -> datetime | None:
+    """The expiry moment for a duration string, or None (never expires)."""
+    if expiration is None:
+        return None
+    seconds = parse_duration(expiration)
+    try:
+        return now_ms() + timedelta(seconds=seconds)
+    except OverflowError as exc:  # beyond the year 9999
+        raise ApiError(
+            f"failed to parse setting [expiration] with value [{expiration}] as a time value: value is too large"
+        ) from exc
+
+
+def validate_descriptors(value: Any) -> dict[str, dict]:
+    return {} if value is None else validate_role_descriptors(value)
+
+
+@dataclass(frozen=True)
+class KeyRequest:
+    """A validated create request: nothing is written until every field has passed."""
+
+    name: str
+    expiration: datetime | None
+    role_descriptors: dict[str, dict]
+    metadata: dict[str, Any]
+
+
+def parse_key_request(body: Any, what: str = "create_api_key") -> KeyRequest:
+    body = require_object(body, what)
+    reject_unknown_fields(body, CREATE_FIELDS, what)
+    return KeyRequest(
+        name=validate_name(body.get("name")),
+        expiration=validate_expiration(body.get("expiration")),
+        role_descriptors=validate_descriptors(body.get("role_descriptors")),
+        metadata=validate_metadata(body.get("metadata")),
+    )
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    role_descriptors: dict[str, dict] | None
+    metadata: dict[str, Any] | None
+    expiration: datetime | None
+    expiration_given: bool
+
+
+def parse_update(body: Any, allowed: set[str] = UPDATE_FIELDS, what: str = "update_api_key") -> UpdateRequest:
+    body = require_object(body if body is not None else {}, what)
+    reject_unknown_fields(body, allowed, what)
+    return UpdateRequest(
+        role_descriptors=validate_descriptors(body["role_descriptors"])
+        if body.get("role_descriptors") is not None
+        else None,
+        metadata=validate_metadata(body["metadata"]) if body.get("metadata") is not None else None,
+        expiration=validate_expiration(body.get("expiration")),
+        expiration_given=body.get("expiration") is not None,
+    )
