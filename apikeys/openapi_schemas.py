@@ -1,8 +1,8 @@
 """The JSON Schemas of the API's request and response bodies: the `components.schemas` of /openapi.json.
 
-Role descriptor and has-privileges schemas are privileges.py's own, the ones the API validates with, so the
-document cannot drift from what the server accepts. Response schemas describe what api.py returns, fields
-it sometimes leaves out included (see spec/API.md).
+Role descriptor and has-privileges schemas are the privileges package's own, the ones the API validates with,
+so the document cannot drift from what the server accepts. Response schemas describe what api.py returns,
+fields it sometimes leaves out included (the API contract: `shared/spec/API.md` beside this repository).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ UPDATE_PROPERTIES: dict[str, Schema] = {
 
 
 def role_descriptor_schema() -> Schema:
-    """privileges.py's schema, embedded: `$schema` belongs only at the root of a schema document."""
+    """The privileges package's schema, embedded: `$schema` belongs only at the root of a schema document."""
     return {k: v for k, v in ROLE_DESCRIPTOR_SCHEMA.items() if k != "$schema"}
 
 

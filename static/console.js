@@ -188,6 +188,15 @@
     });
   });
 
+  // Back and forward load the page from the server (the history cache is off: it could hold a deleted key's
+  // row). Pressing back twice quickly starts two loads; only the last may land, or the earlier one, arriving
+  // late, would show one state under the other's URL.
+  var restoring = null;
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    if (restoring) restoring.abort();
+    restoring = event.detail.xhr;
+  });
+
   function init(root) {
     initTimes(root);
     initSwitches(root);

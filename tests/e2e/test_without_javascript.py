@@ -17,6 +17,7 @@ def nojs_page(browser: Browser, live_server, alice):
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
     yield page
     context.close()
 

@@ -1,0 +1,83 @@
+"""Errors are data: what the API answers and what the console shows come from the error's attributes, never
+from reading its text."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from apikeys.errors import ApiError, InvalidRoleDescriptor, ParseFailed, ValidationFailed, reject_unknown
+from apikeys.models import ApiKey
+from apikeys.privileges import validate_role_descriptors
+from tests.conftest import basic
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+UNKNOWN_FIELD = {"r": {"cluster": [], "colour": "red"}}
+
+
+def refused_by_privileges(descriptors: dict) -> InvalidRoleDescriptor:
+    with pytest.raises(InvalidRoleDescriptor) as refused:
+        validate_role_descriptors(descriptors)
+    return refused.value
+
+
+def create_through_the_api(client: Client, alice, descriptors: dict) -> dict:
+    body = json.dumps({"name": "k", "role_descriptors": descriptors})
+    response = client.post("/_security/api_key", body, "application/json", HTTP_AUTHORIZATION=basic(alice))
+    assert response.status_code == 400
+    return response.json()["error"]
+
+
+def create_in_the_console(user, descriptors: dict) -> str:
+    client = Client()
+    client.force_login(user)
+    form = {"name": "k", "restrict": "on", "role_descriptors": json.dumps(descriptors, indent=2)}
+    return client.post("/api-keys/create/", form, **HTMX).content.decode()
+
+
+def test_an_error_deep_in_privileges_reaches_both_surfaces_as_it_was_raised(alice):
+    error = refused_by_privileges(UNKNOWN_FIELD)
+    assert (error.error_type, error.path) == ("parse_exception", "r.colour")
+    assert create_through_the_api(Client(), alice, UNKNOWN_FIELD) == {
+        "root_cause": [{"type": error.error_type, "reason": error.reason, "path": error.path}],
+        "type": error.error_type,
+        "reason": error.reason,
+        "path": error.path,
+    }
+    assert f"{error.message} (at {error.path}) Line 4." in create_in_the_console(alice, UNKNOWN_FIELD)
+    assert not ApiKey.objects.exists()
+
+
+def test_the_type_comes_from_the_error_not_from_its_words(alice, monkeypatch):
+    """An error whose reason reads like an unknown field but that says it is an illegal argument is answered
+    as an illegal argument: nothing searches the message."""
+
+    def refuse(role, descriptor, prefix):
+        raise InvalidRoleDescriptor(
+            "failed to parse role [r]. unexpected field [cluster]", path=f"{prefix}cluster", error_type="custom_type"
+        )
+
+    monkeypatch.setattr("apikeys.privileges.descriptors._check_privilege_names", refuse)
+    error = create_through_the_api(Client(), alice, {"r": {"cluster": []}})
+    assert (error["type"], error["path"]) == ("custom_type", "r.cluster")
+    page = create_in_the_console(alice, {"r": {"cluster": []}})
+    assert "failed to parse role [r]. unexpected field [cluster] (at r.cluster) Line 3." in page
+
+
+def test_validation_failures_number_their_problems_for_the_api_and_list_them_plainly_for_people():
+    error = ValidationFailed("first problem", "second problem")
+    assert error.reason == "Validation Failed: 1: first problem;2: second problem;"
+    assert error.message == "first problem; second problem"
+    assert (error.status, error.error_type) == (400, "action_request_validation_exception")
+
+
+def test_reject_unknown_names_the_first_unknown_field_and_points_at_it():
+    with pytest.raises(ParseFailed) as refused:
+        reject_unknown({"b": 1, "zz": 2, "aa": 3}, {"b"}, "[thing] unknown field [{}]")
+    assert (refused.value.reason, refused.value.path) == ("[thing] unknown field [aa]", "aa")
+    reject_unknown({"b": 1}, {"b", "c"}, "[thing] unknown field [{}]")
+
+
+def test_every_refusal_is_an_api_error_with_its_status():
+    assert issubclass(InvalidRoleDescriptor, ApiError) and issubclass(ParseFailed, ApiError)
+    assert ApiError("x").status == 400 and ApiError("x").wire_fields() == {}
