@@ -26,6 +26,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from apikeys import services
+from apikeys.durations import epoch_millis
 from apikeys.models import ApiKey, AuditEvent, User
 from apikeys.principals import Principal
 from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME
@@ -35,7 +36,7 @@ LIST = "/api-keys/"
 AUTHENTICATE = "/_security/_authenticate"
 READER = {"reader": {"indices": [{"names": ["books"], "privileges": ["read"]}]}}
 OPS = {"describe", "queries", "time", "versus_authenticate"}
-PAGE_OF = re.compile(rb"Page (\d+) of (\d+)")
+PAGE_OF = re.compile(rb"Page ([\d,]+) of ([\d,]+)")
 
 
 class UnexpectedAnswer(RuntimeError):
@@ -71,7 +72,10 @@ class Estate:
             raise UnexpectedAnswer(f"{LIST} shows no 'Page N of M'")
         total = ApiKey.objects.count()
         creation, key_id = ApiKey.objects.order_by("-creation", "id").values_list("creation", "id")[total // 2]
-        return {"deep_page": max(1, int(match.group(2)) - 1), "cursor": [int(creation.timestamp() * 1000), key_id]}
+        return {
+            "deep_page": max(1, int(match.group(2).replace(b",", b"")) - 1),
+            "cursor": [epoch_millis(creation), key_id],
+        }
 
     def queries(self, request: dict[str, Any]) -> dict[str, Any]:
         cache.clear()  # every statement the request can need, whichever estate remembered what

@@ -10,7 +10,7 @@ from .aggregations import AGGREGATION_TYPES, MAX_BUCKETS, compute_aggregations
 from .datemath import parse_date
 from .dsl import MAX_CLAUSE_COUNT, any_of, compile_query
 from .fields import FIELDS, Field, name_filter, resolve_field
-from .searching import MAX_RESULT_WINDOW, SEARCH_FIELDS, SearchResult, search
+from .searching import MAX_RESULT_WINDOW, SEARCH_FIELDS, SearchResult, search, walking_the_sort
 from .sort import SortKey, apply_sort, parse_sort, sort_values
 
 __all__ = [
@@ -34,4 +34,5 @@ __all__ = [
     "resolve_field",
     "search",
     "sort_values",
+    "walking_the_sort",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from ..caching import cached_count
 from ..errors import QueryError, reject_unknown
@@ -42,6 +42,26 @@ def _non_negative_int(name: str, value: Any) -> int:
 WALK_SORT_FROM_MATCHES = 1_000
 
 
+def walking_the_sort(condition: Q, total: int, rows_to_walk: int) -> Q:
+    """`condition`, told to the planner to hold for most rows when it matches many (`total`, counted) and the
+    page lies within the first or last tenth of them (`rows_to_walk` from the nearer end): walking the sort's
+    index then meets the page soon, where gathering every match through another index and sorting them does
+    not (7 ms for one owner's 5,000 keys at 100,000, against 0.6 ms). SQLite weighs each term of an AND on its
+    own, so each term is told."""
+    if total < WALK_SORT_FROM_MATCHES or rows_to_walk * 10 > total:
+        return condition
+    return Q(*[Likely(term) for term in _and_terms(condition)])
+
+
+def _and_terms(condition: Q) -> list[Q]:
+    if condition.connector != Q.AND or condition.negated:
+        return [condition]
+    terms = []
+    for child in condition.children:
+        terms += _and_terms(child) if isinstance(child, Q) else [Q(child)]
+    return terms
+
+
 def search(queryset: QuerySet, body: Mapping[str, Any], typed_keys: bool = False) -> SearchResult:
     """Run a query API body against `queryset` (already narrowed to what the caller may see)."""
     reject_unknown(
@@ -72,9 +92,7 @@ def search(queryset: QuerySet, body: Mapping[str, Any], typed_keys: bool = False
     except EmptyResultSet:  # a query that can match nothing (e.g. `terms` with no values)
         sql = None
     total = 0 if sql is None else cached_count(["search", sql], matching.count)
-    if total >= WALK_SORT_FROM_MATCHES and (start + size) * 10 <= total:
-        # Many matches, an early page: walking the sort's index meets a page's worth soon.
-        matching = queryset.filter(Likely(condition))
+    matching = queryset.filter(walking_the_sort(condition, total, start + size))
     ordered = apply_sort(matching, keys or [SortKey(FIELDS["creation"], False)], body.get("search_after"))
     rows = list(ordered.select_related(None)[start : start + size]) if size else []
     return SearchResult(total=total, keys=rows, sort_keys=keys, aggregations=aggregations)

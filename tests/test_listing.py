@@ -1,0 +1,53 @@
+"""The console list's read model: each owner's number of keys is kept by the database, whichever way keys are
+written or removed."""
+
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from apikeys import services
+from apikeys.listing import owner_counts, username_counts
+from apikeys.models import ApiKey
+from apikeys.principals import Principal
+from tests.conftest import make_keys, new_key
+
+
+def counts_agree() -> list[tuple[str, int]]:
+    kept = owner_counts()
+    assert kept == username_counts(ApiKey.objects.all())
+    return kept
+
+
+def test_owner_counts_follow_every_way_of_writing_keys(alice, bob, admin):
+    new_key(alice, "one")
+    make_keys(bob, 5, id_prefix="b")  # the ORM's bulk insert
+    assert counts_agree() == [("alice", 1), ("bob", 5)]
+
+    services.invalidate_api_keys(Principal.for_user(admin), {"ids": ["b0000000000000000000"]})
+    assert counts_agree() == [("alice", 1), ("bob", 5)]  # invalidated keys are still listed, and counted
+
+    ApiKey.objects.filter(pk="b0000000000000000000").update(invalidation=timezone.now() - timedelta(days=30))
+    services.purge_api_keys()
+    assert counts_agree() == [("alice", 1), ("bob", 4)]
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM apikeys_apikey WHERE id = %s", ["b0000000000000000001"])
+    assert counts_agree() == [("alice", 1), ("bob", 3)]
+
+    bob.delete()  # the cascade removes his keys
+    assert counts_agree() == [("alice", 1)]
+
+
+def test_a_key_moved_to_another_username_moves_its_count(alice, bob):
+    key = new_key(alice).key
+    ApiKey.objects.filter(pk=key.pk).update(username="bob")
+    assert counts_agree() == [("bob", 1)]
+
+
+def test_the_list_shows_the_kept_counts_beside_each_owner(client, admin, alice, bob):
+    make_keys(alice, 3, id_prefix="a")
+    make_keys(bob, 2, id_prefix="b")
+    client.force_login(admin)
+    owners = client.get("/api-keys/").context["counts"]["owners"]
+    assert owners == [("alice", 3), ("bob", 2)]
