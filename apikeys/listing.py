@@ -2,8 +2,8 @@
 pages, fast at 100,000 keys.
 
 The search and filters become one query-DSL clause (the same engine as `/_security/_query/api_key`). Counts
-beside the filters are remembered until keys change (`caching.cached_count`). A page is read as ids first:
-an index answers, and pages past the middle are walked from the end.
+beside the filters are remembered until keys change (`caching.cached_count`), and each owner's number of keys
+is kept by the database (`OwnerKeyCount`). A page is read from the nearer end (see `page_rows`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ SORTS = {
 PER_PAGE_CHOICES = [25, 50, 100]
 # What a row of the list shows (and who may delete it): not the role descriptors, which are most of a row.
 ROW_FIELDS = ("id", "name", "owner", "username", "creation", "expiration", "invalidated", "managed", "last_used")
+ROW_ATTNAMES = [ApiKey._meta.get_field(name).attname for name in ROW_FIELDS]
+# Stepping over this many rows to a page costs little even when they are read whole; beyond it, ids first.
+READ_ROWS_WHEN_SKIPPING = 1_000
 TYPES = {"personal": "Personal", "managed": "Managed"}
 # The default view (no status chosen) shows every key that is not invalidated.
 DEFAULT_STATUS_LABEL = "Active and expired"
@@ -72,7 +75,7 @@ class KeyFilters:
 
     def query(self) -> dict[str, Any]:
         """The search and filters as one query-DSL clause."""
-        must: list[dict[str, Any]] = [self.search_clause()]
+        must: list[dict[str, Any]] = [self.search_clause()] if self.q.strip() else []
         if self.type == "managed":
             must.append(MANAGED_CLAUSE)
         elif self.type == "personal":
@@ -171,14 +174,11 @@ class KeyListing:
         return self.total > 0 or self.visible.exists()
 
     def page_keys(self) -> list[ApiKey]:
-        """The keys of this page, in order: their ids first (an index answers; see `page_ids`), then only their
-        rows, only the columns a row shows."""
+        """The keys of this page, in order, only the columns a row shows (see `page_rows`)."""
         offset = (self.page - 1) * self.per_page
         nearer_end = offset + self.per_page if offset <= self.total // 2 else self.total - offset
         matching = self.visible.filter(walking_the_sort(compile_query(self.query), self.total, nearer_end))
-        ids = page_ids(matching, self.ordering, offset, self.per_page, self.total)
-        by_id = {key.id: key for key in ApiKey.objects.filter(pk__in=ids).only(*ROW_FIELDS)} if ids else {}
-        return [by_id[i] for i in ids if i in by_id]
+        return page_rows(matching, self.ordering, offset, self.per_page, self.total)
 
     def _count(self) -> dict[str, Any]:
         """Without a search every count is a range of an index (or the owners' GROUP BY over
@@ -251,17 +251,22 @@ def _reversed(ordering: list[str]) -> list[str]:
     return [field[1:] if field.startswith("-") else f"-{field}" for field in ordering]
 
 
-def page_ids(queryset: QuerySet, ordering: list[str], offset: int, limit: int, total: int) -> list[str]:
-    """The ids of one page. Only ids are read (an index can answer), and pages past the middle are walked
-    from the end with the order reversed, so the last page costs what the first does. The reversal mirrors
-    NULL placement too (SQLite and PostgreSQL both flip it with the direction)."""
+def page_rows(queryset: QuerySet, ordering: list[str], offset: int, limit: int, total: int) -> list[ApiKey]:
+    """One page of `queryset`'s keys in `ordering`. Pages past the middle are walked from the end with the order
+    reversed, so the last page costs what the first does (the reversal mirrors NULL placement too: SQLite and
+    PostgreSQL both flip it with the direction). Near either end the rows are read in one statement; further
+    in, the page's ids are read first, from an index alone, and then only their rows, so that the rows stepped
+    over are never read."""
     if offset >= total:
         return []
-    if offset > total // 2:
-        end = min(offset + limit, total)
-        from_end = total - end
-        rows = list(
-            queryset.order_by(*_reversed(ordering)).values_list("id", flat=True)[from_end : from_end + end - offset]
-        )
-        return rows[::-1]
-    return list(queryset.order_by(*ordering).values_list("id", flat=True)[offset : offset + limit])
+    backwards = offset > total // 2
+    end = min(offset + limit, total)
+    skip = total - end if backwards else offset
+    ordered = queryset.order_by(*(_reversed(ordering) if backwards else ordering))[skip : skip + end - offset]
+    if skip <= READ_ROWS_WHEN_SKIPPING:
+        keys = [ApiKey.from_db(ordered.db, ROW_ATTNAMES, values) for values in ordered.values_list(*ROW_FIELDS)]
+    else:
+        ids = list(ordered.values_list("id", flat=True))
+        found = {key.id: key for key in ApiKey.objects.filter(pk__in=ids).only(*ROW_FIELDS)}
+        keys = [found[i] for i in ids if i in found]
+    return keys[::-1] if backwards else keys
