@@ -8,9 +8,9 @@ from .models import ApiKey, Role, User
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
         *BaseUserAdmin.fieldsets,
-        ("Elasticsearch", {"fields": ("full_name", "roles", "metadata")}),
+        ("Elasticsearch", {"fields": ("full_name", "role_names", "metadata")}),
     )
-    filter_horizontal = ("roles", "groups", "user_permissions")
+    filter_horizontal = ("groups", "user_permissions")
     list_display = ("username", "full_name", "email", "is_active", "is_superuser")
 
 

@@ -287,7 +287,7 @@ def delete_role(call: Call, name: str) -> Any:
 
 def get_users(call: Call, username: str | None = None) -> Any:
     accounts.require_cluster(call.principal, "read_security", "cluster:admin/xpack/security/user/get")
-    users = User.objects.filter(is_service_account=False).prefetch_related("roles").order_by("username")
+    users = User.objects.filter(is_service_account=False).order_by("username")
     names = _names(username)
     if names is not None:
         users = users.filter(username__in=names)

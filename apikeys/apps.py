@@ -10,8 +10,9 @@ class ApikeysConfig(AppConfig):
         from django.core import signals
         from django.db.models.signals import post_migrate
 
-        from . import deferred, planner
+        from . import deferred, planner, triggers
 
         signals.request_started.connect(deferred.request_started, dispatch_uid="apikeys-deferred-start")
         signals.request_finished.connect(deferred.request_finished, dispatch_uid="apikeys-deferred-finish")
+        post_migrate.connect(triggers.ensure_after_migrate, sender=self, dispatch_uid="apikeys-owner-counts")
         post_migrate.connect(planner.refresh_after_migrate, sender=self, dispatch_uid="apikeys-statistics")

@@ -43,7 +43,8 @@ class Role(models.Model):
 class User(AbstractUser):
     full_name = models.CharField(max_length=255, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
-    roles = models.ManyToManyField(Role, blank=True, related_name="users")
+    # Names, as Elasticsearch keeps them: a role that does not exist (yet) grants nothing until it is created.
+    role_names = models.JSONField(default=list, blank=True, help_text="The names of the user's roles.")
     is_service_account = models.BooleanField(default=False)
 
     @property
@@ -175,10 +176,15 @@ class ApiKeyQuerySet(models.QuerySet):
         return self.update(last_used=when)
 
 
+class KeyType(models.TextChoices):
+    REST = "rest", "REST"
+    CROSS_CLUSTER = "cross_cluster", "Cross-cluster"
+
+
 class ApiKey(models.Model):
     id = models.CharField(max_length=20, primary_key=True)
     name = models.CharField(max_length=256)
-    type = models.CharField(max_length=16, default="rest")
+    type = models.CharField(max_length=16, choices=KeyType.choices, default=KeyType.REST)
     # No index of its own: `apikey_owner` (owner, creation, id) starts with it.
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys", db_index=False)
     # Copies of the owner's name and realm: the query API filters and sorts on them at scale.
@@ -193,6 +199,8 @@ class ApiKey(models.Model):
     role_descriptors = models.JSONField(default=dict)
     limited_by = models.JSONField(default=dict)
     metadata = models.JSONField(default=dict)
+    # A cross-cluster key's `access` as given (normalized); its role descriptor is built from it.
+    access = models.JSONField(default=dict)
     last_used = models.DateTimeField(null=True, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
@@ -209,6 +217,8 @@ class ApiKey(models.Model):
             models.Index(fields=["invalidated", "expiration", "id"], name="apikey_status_sort"),
             models.Index(fields=["owner", "creation", "id"], name="apikey_owner"),
             models.Index(fields=["realm", "id"], name="apikey_realm"),
+            # Few keys are cross-cluster: a partial index counts them (and filters on them) without a scan.
+            models.Index(fields=["creation", "id"], name="apikey_cross_cluster", condition=Q(type="cross_cluster")),
         ]
 
     def __str__(self) -> str:
@@ -238,7 +248,9 @@ class ApiKey(models.Model):
         out["realm"] = self.realm
         out["metadata"] = self.metadata or {}
         out["role_descriptors"] = self.role_descriptors or {}
-        if with_limited_by:
+        if self.type == KeyType.CROSS_CLUSTER:
+            out["access"] = self.access
+        elif with_limited_by:
             out["limited_by"] = [self.limited_by or {}]
         if self.last_used is not None:
             out["last_used"] = epoch_millis(self.last_used)
@@ -257,6 +269,46 @@ class OwnerKeyCount(models.Model):
         return f"{self.username}: {self.keys}"
 
 
+class ApplicationPrivilege(models.Model):
+    """A named privilege of an application (`myapp` `read` = actions `data:read/*`): what the `applications`
+    entries of role descriptors grant, by name."""
+
+    application = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    actions = models.JSONField(default=list)
+    metadata = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["application", "name"]
+        constraints = [models.UniqueConstraint(fields=["application", "name"], name="app_privilege_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.application}:{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"application": self.application, "name": self.name, "actions": self.actions, "metadata": self.metadata}
+
+
+class Token(models.Model):
+    """An OAuth2 access token and its refresh token, kept only as hashes (the tokens are 256 random bits)."""
+
+    access_hash = models.CharField(max_length=64, unique=True)
+    refresh_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
+    grant_type = models.CharField(max_length=32)
+    created = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField()
+    refresh_expires = models.DateTimeField(null=True, blank=True)
+    refreshed = models.BooleanField(default=False, help_text="Its refresh token has been used (once only).")
+    invalidated = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires"], name="token_expires")]
+
+    def __str__(self) -> str:
+        return f"token of {self.user_id} until {self.expires:%Y-%m-%d %H:%M:%S}"
+
+
 class AuditEvent(models.Model):
     """Who did what to which key or account, from where and when. Never holds a secret."""
 
@@ -270,6 +322,11 @@ class AuditEvent(models.Model):
         ROLE_DELETE = "role_delete", "Deleted role"
         USER_CHANGE = "user_change", "Changed user"
         USER_DELETE = "user_delete", "Deleted user"
+        PRIVILEGE_CHANGE = "privilege_change", "Changed application privilege"
+        PRIVILEGE_DELETE = "privilege_delete", "Deleted application privilege"
+        TOKEN_CREATE = "token_create", "Created token"
+        TOKEN_REFRESH = "token_refresh", "Refreshed token"
+        TOKEN_INVALIDATE = "token_invalidate", "Invalidated tokens"
         AUTH_FAILURE = "auth_failure", "Authentication failed"
         SIGN_IN_FAILURE = "sign_in_failure", "Sign-in failed"
 

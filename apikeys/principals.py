@@ -8,20 +8,26 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .http import client_address
-from .models import ApiKey, User
+from .models import ApiKey, Role, User
 from .privileges import RESERVED_ROLES, RoleSet, has_cluster, key_role_sets
 
 
-def user_roles(user: User) -> dict[str, dict]:
-    """The role set a user holds now: its roles, plus the built-in `superuser` for Django superusers."""
-    roles = {role.name: role.descriptor for role in user.roles.all()}
-    if user.is_superuser:
-        roles["superuser"] = RESERVED_ROLES["superuser"]
-    return roles
-
-
 def user_role_names(user: User) -> list[str]:
-    return sorted(user_roles(user))
+    """The roles a user is assigned, by name (some may not exist yet), and `superuser` for Django superusers."""
+    names = set(user.role_names)
+    if user.is_superuser:
+        names.add("superuser")
+    return sorted(names)
+
+
+def user_roles(user: User) -> dict[str, dict]:
+    """The role set a user holds now: those of its assigned roles that exist, the built-in ones included."""
+    names = user_role_names(user)
+    roles = {name: RESERVED_ROLES[name] for name in names if name in RESERVED_ROLES}
+    stored = [name for name in names if name not in RESERVED_ROLES]
+    if stored:
+        roles.update(Role.objects.filter(name__in=stored).values_list("name", "descriptor"))
+    return dict(sorted(roles.items()))
 
 
 @dataclass

@@ -95,8 +95,7 @@ def main() -> None:
         name="bench_key_owner",
         descriptor=validate_role_descriptor("bench_key_owner", {"cluster": ["manage_own_api_key"]}),
     )
-    owner = User.objects.create_user("bench-owner")
-    owner.roles.add(role)
+    owner = User.objects.create_user("bench-owner", role_names=[role.name])
     ssha256 = create_key(owner, "bench-ssha256", "ssha256")
     argon2id = create_key(owner, "bench-argon2id", "argon2id")
     _, drf_key = APIKey.objects.create_key(name="bench-drf")

@@ -40,7 +40,8 @@ def make_user(username: str, *roles: Role, superuser: bool = False) -> User:
         user = User.objects.create_superuser(username, f"{username}@example.com", PASSWORD)
     else:
         user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
-    user.roles.set(roles)
+    user.role_names = [role.name for role in roles]
+    user.save(update_fields=["role_names"])
     return user
 
 

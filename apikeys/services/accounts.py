@@ -108,11 +108,6 @@ def _validate_user_body(username: str, body: Any, creating: bool) -> dict[str, A
         problems.append("[enabled] must be a boolean")
     if problems:
         raise ValidationFailed(*problems)
-    if roles:
-        known = set(Role.objects.filter(name__in=roles).values_list("name", flat=True)) | set(RESERVED_ROLES)
-        missing = [r for r in roles if r not in known]
-        if missing:
-            raise ApiError(f"role [{missing[0]}] does not exist; create it with PUT /_security/role/{missing[0]}")
     return body
 
 
@@ -136,10 +131,10 @@ def put_user(principal: Principal, username: str, body: Any) -> bool:
         if body.get("enabled") is not None:
             user.is_active = body["enabled"]
         if body.get("roles") is not None:
+            # Names are kept as given: a role that does not exist yet grants nothing until it is created.
+            user.role_names = list(dict.fromkeys(body["roles"]))
             user.is_superuser = user.is_staff = "superuser" in body["roles"]
         user.save()
-        if body.get("roles") is not None:
-            user.roles.set(Role.objects.filter(name__in=body["roles"]))
         changed = sorted(k for k in body if k != "password") + (["password"] if "password" in body else [])
         audit.record(
             audit.Action.USER_CHANGE,

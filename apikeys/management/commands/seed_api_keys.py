@@ -48,6 +48,7 @@ COLUMNS = [
     "role_descriptors",
     "limited_by",
     "metadata",
+    "access",
 ]
 
 
@@ -82,8 +83,8 @@ class Command(BaseCommand):
             )
             if created:
                 user.set_unusable_password()
-                user.save(update_fields=["password"])
-                user.roles.add(role)
+                user.role_names = [role.name]
+                user.save(update_fields=["password", "role_names"])
             people.append(user)
         limited_by = json.dumps({role.name: role.descriptor})
         descriptors = [json.dumps(d) for d in DESCRIPTORS]
@@ -134,6 +135,7 @@ class Command(BaseCommand):
                         rng.choice(descriptors),
                         limited_by,
                         json.dumps({"env": env, "team": rng.choice(TEAMS), "service": service}),
+                        "{}",
                     )
                 )
             with transaction.atomic(), connection.cursor() as cursor:
