@@ -63,12 +63,10 @@ class NotFound(ApiError):
 
 
 class Forbidden(ApiError):
+    """The caller may not do this (`Principal.denied` words refusals of actions as Elasticsearch does)."""
+
     status = 403
     error_type = "security_exception"
-
-    @classmethod
-    def action(cls, action: str, username: str) -> Forbidden:
-        return cls(f"action [{action}] is unauthorized for user [{username}]")
 
 
 class AuthenticationFailed(ApiError):

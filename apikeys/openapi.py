@@ -71,10 +71,16 @@ PARAMETERS: dict[str, Any] = {
     "refresh": query_param(
         "refresh", {"enum": ["true", "false", "wait_for"]}, "Accepted; every write is visible at once."
     ),
+    "filter_path": query_param(
+        "filter_path",
+        {"type": "string"},
+        "Keep only these comma-separated paths of the answer (`*` in a name, `**` for any depth, `-` to leave a "
+        "path out), as Elasticsearch does.",
+    ),
     "with_limited_by": query_param("with_limited_by", FLAG, "Include each key's `limited_by`."),
     "with_profile_uid": query_param("with_profile_uid", FLAG, "Accepted for compatibility; ignored."),
 }
-COMMON = ("pretty", "human", "error_trace", "refresh")
+COMMON = ("pretty", "human", "error_trace", "refresh", "filter_path")
 
 
 def param_refs(*names: str) -> list[dict[str, str]]:

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from .errors import Forbidden
 from .http import client_address
 from .models import ApiKey, Role, User
 from .privileges import RESERVED_ROLES, RoleSet, has_cluster, key_role_sets
+from .privileges.actions import GRANTED_BY, privileges_granting
 
 
 def user_role_names(user: User) -> list[str]:
@@ -56,6 +58,47 @@ class Principal:
     @classmethod
     def for_api_key(cls, key: ApiKey) -> Principal:
         return cls(user=key.owner, api_key=key, role_sets=key_role_sets(key.role_descriptors, key.limited_by))
+
+    def description(self) -> str:
+        """Who this is, as Elasticsearch's refusals say it: the user and the roles that apply (those assigned
+        that do not exist named apart), or the API key and its owner."""
+        text = f"{'service account' if self.user.is_service_account else 'user'} [{self.user.username}]"
+        if self.api_key is not None:
+            return f"API key id [{self.api_key.id}] of {text}"
+        effective = sorted(self.role_sets[0]) if self.role_sets else []
+        text += f" with effective roles [{','.join(effective)}]"
+        missing = sorted(set(user_role_names(self.user)) - set(effective))
+        if missing:
+            text += f" (assigned roles [{','.join(missing)}] were not found)"
+        return text
+
+    def denied(self, action: str, own: bool = False) -> Forbidden:
+        """A refusal of `action`: who asked and what would have granted it (`own`: the request was about the
+        caller's own keys, which `manage_own_api_key` grants)."""
+        reason = f"action [{action}] is unauthorized for {self.description()}"
+        granting = privileges_granting(action, own)
+        if granting:
+            reason += f", this action is granted by the cluster privileges [{','.join(granting)}]"
+        return Forbidden(reason)
+
+    def require(self, action: str) -> None:
+        """Refuse `action` unless a cluster privilege of this principal grants it whatever the request says."""
+        if not any(self.has_cluster(privilege) for privilege in GRANTED_BY[action]):
+            raise self.denied(action)
+
+    def names_own_keys(
+        self, owner: bool = False, username: str | None = None, realm: str | None = None, ids: list[str] | None = None
+    ) -> bool:
+        """Whether a request names only the caller's own keys, as `manage_own_api_key` needs it to in
+        Elasticsearch: `owner`; for a user, its username and its realm both; for an API key, its own id."""
+        if owner:
+            return True
+        if self.api_key is not None:
+            return bool(ids) and all(key_id == self.api_key.id for key_id in ids)
+        return username == self.user.username and realm == self.user.realm
+
+    def own_keys(self) -> QuerySet[ApiKey]:
+        return ApiKey.objects.filter(owner=self.user)
 
     def has_cluster(self, privilege: str) -> bool:
         if privilege not in self._cluster:

@@ -71,7 +71,7 @@ def test_it_refuses_an_invalidated_key_on_the_very_next_request_though_it_was_ca
     created = new_key(alice)
     assert api("GET", AUTHENTICATE, apikey_header(created.encoded)).status_code == 200
     assert cache.get(auth_cache_key(created.key.id)) is not None
-    response = api("DELETE", "/_security/api_key", basic(alice), {"ids": [created.key.id]})
+    response = api("DELETE", "/_security/api_key", basic(alice), {"ids": [created.key.id], "owner": True})
     assert response.json()["invalidated_api_keys"] == [created.key.id]
     # Refused though the cache still remembers the success (the commit that evicts it has not run here).
     assert cache.get(auth_cache_key(created.key.id)) is not None
@@ -82,7 +82,7 @@ def test_invalidation_evicts_the_verified_key_once_committed(api, alice, django_
     created = new_key(alice)
     api("GET", AUTHENTICATE, apikey_header(created.encoded))
     with django_capture_on_commit_callbacks(execute=True):
-        api("DELETE", "/_security/api_key", basic(alice), {"ids": [created.key.id]})
+        api("DELETE", "/_security/api_key", basic(alice), {"ids": [created.key.id], "owner": True})
     assert cache.get(auth_cache_key(created.key.id)) is None
 
 

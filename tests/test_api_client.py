@@ -147,7 +147,7 @@ def estate(alice_es, bob):
     from django.utils import timezone
 
     ApiKey.objects.filter(name="Batch").update(expiration=timezone.now())
-    alice_es.security.invalidate_api_key(ids=[made["db%old"]["id"]])
+    alice_es.security.invalidate_api_key(ids=[made["db%old"]["id"]], owner=True)
     return made
 
 
@@ -257,7 +257,7 @@ def test_update_api_key_reports_updated_then_not(alice_es):
     }
     assert alice_es.security.update_api_key(id=created["id"]).body == {"updated": False}
     assert alice_es.security.update_api_key(id=created["id"], expiration="2d").body == {"updated": True}
-    stored = alice_es.security.get_api_key(id=created["id"])["api_keys"][0]
+    stored = alice_es.security.get_api_key(id=created["id"], owner=True)["api_keys"][0]
     assert (
         stored["metadata"] == {"v": 2}
         and list(stored["role_descriptors"]) == ["books-read-only"]

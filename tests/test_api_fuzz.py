@@ -71,4 +71,8 @@ def fuzzer(db, settings, test_connection_kept_open):
 # One user and one transaction serve every request generated for an operation, which is the point here.
 @hypothesis.settings(suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
 def test_every_answer_is_documented_and_no_request_makes_a_server_error(case, fuzzer):
-    case.call_and_validate(checks=CHECKS)
+    if case.query and "filter_path" in case.query:
+        # An answer cut down by `filter_path` has only the parts the caller named, not the documented shape.
+        case.call_and_validate(checks=[not_a_server_error, status_code_conformance])
+    else:
+        case.call_and_validate(checks=CHECKS)

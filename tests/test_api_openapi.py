@@ -247,7 +247,7 @@ def test_it_describes_the_get_answer(api, alice, document):
 
 
 def test_it_describes_the_get_answer_for_an_unknown_id(api, alice, document):
-    response = api("GET", "/_security/api_key", basic(alice), id="A" * 20)
+    response = api("GET", "/_security/api_key", basic(alice), id="A" * 20, owner=True)
     assert response.status_code == 404
     check_answer(document, "/_security/api_key", "get", response)
 
@@ -290,7 +290,7 @@ def test_it_describes_the_update_and_bulk_update_answers(api, alice, document):
 
 def test_it_describes_the_invalidate_answer(api, alice, document):
     key = create_key(api, alice)
-    response = api("DELETE", "/_security/api_key", basic(alice), {"ids": [key["id"]]})
+    response = api("DELETE", "/_security/api_key", basic(alice), {"ids": [key["id"]], "owner": True})
     check_answer(document, "/_security/api_key", "delete", response)
 
 

@@ -1,5 +1,7 @@
 """Who may do what with API keys: owners are isolated, privileges never exceed the owner's."""
 
+import pytest
+
 from apikeys.models import ApiKey
 from tests.conftest import apikey_header, basic, key_count, make_role, new_key
 
@@ -11,11 +13,27 @@ def ids_of(response) -> set[str]:
     return {k["id"] for k in response.json()["api_keys"]}
 
 
-def test_own_key_users_get_only_their_own_keys(api, alice, bob):
+def test_own_key_users_get_their_own_keys_when_they_say_so(api, alice, bob):
     mine, theirs = new_key(alice, "mine"), new_key(bob, "theirs")
-    assert ids_of(api("GET", KEYS, basic(alice))) == {mine.key.id}
-    assert ids_of(api("GET", KEYS, basic(alice), name="*")) == {mine.key.id}
-    assert api("GET", KEYS, basic(alice), id=theirs.key.id).status_code == 404
+    assert ids_of(api("GET", KEYS, basic(alice), owner=True)) == {mine.key.id}
+    assert ids_of(api("GET", KEYS, basic(alice), owner=True, name="*")) == {mine.key.id}
+    assert ids_of(api("GET", KEYS, basic(alice), username="alice", realm_name="default_native")) == {mine.key.id}
+    assert api("GET", KEYS, basic(alice), owner=True, id=theirs.key.id).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"name": "*"}, {"id": "k" * 20}, {"username": "alice"}, {"realm_name": "default_native"}],
+    ids=["nothing", "name", "id", "username-alone", "realm-alone"],
+)
+def test_own_key_users_who_do_not_name_their_own_keys_are_refused_as_in_elasticsearch(api, alice, params):
+    new_key(alice, "mine")
+    response = api("GET", KEYS, basic(alice), **params)
+    assert response.status_code == 403
+    assert response.json()["error"]["reason"] == (
+        "action [cluster:admin/xpack/security/api_key/get] is unauthorized for user [alice] with effective roles "
+        "[own_keys], this action is granted by the cluster privileges [read_security,manage_api_key,manage_security,all]"
+    )
 
 
 def test_own_key_users_cannot_name_another_user(api, alice, bob):
@@ -55,11 +73,20 @@ def test_own_key_users_cannot_bulk_update_another_users_key(api, alice, bob):
 def test_own_key_users_cannot_invalidate_another_users_key(api, alice, bob):
     theirs = new_key(bob)
     response = api("DELETE", KEYS, basic(alice), {"ids": [theirs.key.id]})
-    assert response.status_code == 200
-    assert response.json()["invalidated_api_keys"] == []
-    assert not ApiKey.objects.get(pk=theirs.key.id).invalidated
+    assert response.status_code == 403  # ids without owner=true do not name one's own keys (Elasticsearch)
+    assert response.json()["error"]["reason"].endswith(
+        "granted by the cluster privileges [manage_api_key,manage_security,all]"
+    )
+    mine_only = api("DELETE", KEYS, basic(alice), {"ids": [theirs.key.id], "owner": True})
+    assert mine_only.status_code == 200 and mine_only.json()["invalidated_api_keys"] == []
     assert api("DELETE", KEYS, basic(alice), {"username": "bob"}).status_code == 403
     assert not ApiKey.objects.get(pk=theirs.key.id).invalidated
+
+
+def test_a_key_may_invalidate_itself_by_its_id(api, alice):
+    created = new_key(alice)
+    response = api("DELETE", KEYS, apikey_header(created.encoded), {"ids": [created.key.id]})
+    assert response.status_code == 200 and response.json()["invalidated_api_keys"] == [created.key.id]
 
 
 def test_own_key_users_invalidate_their_own_keys_by_owner_flag(api, alice, bob):

@@ -20,7 +20,7 @@ def test_key_changes_are_audited_with_who_what_and_where(api, alice):
     created = api("POST", KEYS, basic(alice), {"name": "audited"}).json()
     api("PUT", f"{KEYS}/{created['id']}", basic(alice), {"metadata": {"a": 1}})
     api("POST", f"{KEYS}/_bulk_update", basic(alice), {"ids": [created["id"]], "metadata": {"a": 2}})
-    api("DELETE", KEYS, basic(alice), {"ids": [created["id"]]})
+    api("DELETE", KEYS, basic(alice), {"ids": [created["id"]], "owner": True})
     assert actions() == ["create", "update", "update", "invalidate"]
     for event in AuditEvent.objects.all():
         assert event.actor == "alice" and event.key_id == created["id"] and event.target == "audited"

@@ -44,10 +44,10 @@ def test_invalidation_triggers_a_purge_at_most_once_per_interval(api, alice, set
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
-        api("DELETE", "/_security/api_key", basic(alice), {"ids": [first.key.id]})
+        api("DELETE", "/_security/api_key", basic(alice), {"ids": [first.key.id], "owner": True})
     assert not ApiKey.objects.filter(pk=first.key.id).exists()
     with TestCase.captureOnCommitCallbacks(execute=True):
-        api("DELETE", "/_security/api_key", basic(alice), {"ids": [second.key.id]})
+        api("DELETE", "/_security/api_key", basic(alice), {"ids": [second.key.id], "owner": True})
     assert ApiKey.objects.filter(pk=second.key.id).exists(), "the interval has not passed: no second purge"
     assert ApiKey.objects.filter(pk=third.key.id).exists()
 

@@ -5,6 +5,7 @@ privileges never exceed its owner's. `names` (which privileges exist), `descript
 normal form), `checks` (has_privileges and friends)."""
 
 from ..errors import InvalidRoleDescriptor
+from .applications import effective_applications, named_applications
 from .checks import (
     HAS_PRIVILEGES_SCHEMA,
     can_run_as,
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidRoleDescriptor",
     "RoleSet",
     "can_run_as",
+    "effective_applications",
     "effective_cluster_privileges",
     "effective_index_privileges",
     "grants_nothing",
@@ -45,6 +47,7 @@ __all__ = [
     "has_index",
     "has_privileges",
     "key_role_sets",
+    "named_applications",
     "normalize",
     "set_has_cluster",
     "set_has_index",

@@ -3,16 +3,16 @@ what a key can really do (its descriptors intersected with its owner snapshot)."
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
 from ..errors import InvalidRoleDescriptor
+from .applications import Definitions, has_application
 from .descriptors import NAMES, STRINGS, format_path
 from .names import CLUSTER_IMPLIES, CLUSTER_PRIVILEGES, INDEX_IMPLIES, INDEX_PRIVILEGES, RoleSet
+from .patterns import pattern_matches
 
 
 class InvalidPrivilegeCheck(InvalidRoleDescriptor):
@@ -37,20 +37,8 @@ def _privilege_covers(implies: Mapping[str, set[str]], granted: str, requested: 
     if granted == "all" or granted == requested:
         return True
     if ":" in granted:  # an action pattern such as "indices:data/read/*"
-        return ":" in requested and _pattern_matches(granted, requested)
+        return ":" in requested and pattern_matches(granted, requested)
     return requested in _implied(implies, granted)
-
-
-@cache
-def _compile_pattern(pattern: str) -> re.Pattern[str]:
-    if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
-        return re.compile(pattern[1:-1])
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
-
-
-def _pattern_matches(pattern: str, name: str) -> bool:
-    """Elasticsearch name patterns: `*` and `?` wildcards, or a Lucene-style `/regex/`."""
-    return _compile_pattern(pattern).fullmatch(name) is not None
 
 
 def set_has_cluster(role_set: RoleSet, privilege: str) -> bool:
@@ -67,27 +55,15 @@ def set_has_index(role_set: RoleSet, index: str, privilege: str, allow_restricte
         for entry in descriptor.get("indices", []):
             if restricted and not entry.get("allow_restricted_indices", False) and not allow_restricted:
                 continue
-            if any(_pattern_matches(p, index) for p in entry["names"]) and any(
+            if any(pattern_matches(p, index) for p in entry["names"]) and any(
                 _privilege_covers(INDEX_IMPLIES, granted, privilege) for granted in entry["privileges"]
             ):
                 return True
     return False
 
 
-def set_has_application(role_set: RoleSet, application: str, resource: str, privilege: str) -> bool:
-    for descriptor in role_set.values():
-        for entry in descriptor.get("applications", []):
-            if (
-                _pattern_matches(entry["application"], application)
-                and any(_pattern_matches(r, resource) for r in entry["resources"])
-                and any(p in ("*", privilege) or _pattern_matches(p, privilege) for p in entry["privileges"])
-            ):
-                return True
-    return False
-
-
 def set_can_run_as(role_set: RoleSet, username: str) -> bool:
-    return any(_pattern_matches(p, username) for d in role_set.values() for p in d.get("run_as", []))
+    return any(pattern_matches(p, username) for d in role_set.values() for p in d.get("run_as", []))
 
 
 def has_cluster(role_sets: list[RoleSet], privilege: str) -> bool:
@@ -142,8 +118,12 @@ HAS_PRIVILEGES_SCHEMA: dict[str, Any] = {
 }
 
 
-def has_privileges(role_sets: list[RoleSet], request: Mapping[str, Any]) -> dict[str, Any]:
-    """Answer a `_has_privileges` request body for a principal holding `role_sets`."""
+def has_privileges(
+    role_sets: list[RoleSet], request: Mapping[str, Any], applications: Mapping[str, Definitions] | None = None
+) -> dict[str, Any]:
+    """Answer a `_has_privileges` request body for a principal holding `role_sets`; `applications` holds the
+    privileges the requested applications define (application -> privilege name -> actions)."""
+    applications = applications or {}
     errors = sorted(
         Draft202012Validator(HAS_PRIVILEGES_SCHEMA).iter_errors(request), key=lambda e: len(e.absolute_path)
     )
@@ -167,8 +147,8 @@ def has_privileges(role_sets: list[RoleSet], request: Mapping[str, Any]) -> dict
         app = application.setdefault(entry["application"], {})
         for resource in entry["resources"]:
             for privilege in entry["privileges"]:
-                app.setdefault(resource, {})[privilege] = bool(role_sets) and all(
-                    set_has_application(s, entry["application"], resource, privilege) for s in role_sets
+                app.setdefault(resource, {})[privilege] = has_application(
+                    role_sets, entry["application"], resource, privilege, applications.get(entry["application"], {})
                 )
     every = [*cluster.values()] + [v for r in index.values() for v in r.values()]
     every += [v for a in application.values() for r in a.values() for v in r.values()]

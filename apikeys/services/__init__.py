@@ -4,9 +4,10 @@ Services check who may do what (a `Principal`), validate input completely before
 raise `ApiError`s in Elasticsearch's words. Views and the JSON API only parse and render.
 """
 
+from . import app_privileges
 from .create import GRANT_FIELDS, CreatedKey, create_api_key, create_managed_api_key, grant_api_key
 from .invalidate import INVALIDATE_FIELDS, invalidate_api_keys, invalidate_keys, purge_api_keys, purge_if_due
-from .reads import QUERY_ACTION, KeySelectors, check_limited_by, get_api_keys, readable_keys
+from .reads import KeySelectors, check_limited_by, get_api_keys, readable_keys
 from .update import UpdateRefusal, bulk_update_api_keys, update_api_key, update_refusal
 from .validation import (
     CREATE_FIELDS,
@@ -18,11 +19,11 @@ from .validation import (
 )
 
 __all__ = [
+    "app_privileges",
     "CREATE_FIELDS",
     "GRANT_FIELDS",
     "INVALIDATE_FIELDS",
     "MAX_NAME_LENGTH",
-    "QUERY_ACTION",
     "UPDATE_FIELDS",
     "CreatedKey",
     "KeySelectors",

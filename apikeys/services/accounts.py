@@ -9,19 +9,14 @@ from django.contrib.auth.password_validation import ValidationError, validate_pa
 from django.db import transaction
 
 from .. import audit
-from ..errors import ApiError, Forbidden, ParseFailed, ValidationFailed, reject_unknown
+from ..errors import ApiError, ParseFailed, ValidationFailed, reject_unknown
 from ..models import Role, User
 from ..principals import Principal, user_role_names
-from ..privileges import RESERVED_ROLES, validate_role_descriptor
+from ..privileges import RESERVED_ROLES, actions, validate_role_descriptor
 
 log = logging.getLogger(__name__)
 
 USER_FIELDS = {"password", "roles", "full_name", "email", "metadata", "enabled"}
-
-
-def require_cluster(principal: Principal, privilege: str, action: str) -> None:
-    if not principal.has_cluster(privilege):
-        raise Forbidden.action(action, principal.user.username)
 
 
 def _check_role_name(name: str) -> None:
@@ -33,7 +28,7 @@ def _check_role_name(name: str) -> None:
 
 def put_role(principal: Principal, name: str, body: Any) -> bool:
     """Create or replace a role; True when it was created."""
-    require_cluster(principal, "manage_security", "cluster:admin/xpack/security/role/put")
+    principal.require(actions.ROLE_PUT)
     _check_role_name(name)
     descriptor = validate_role_descriptor(name, body)
     with transaction.atomic():
@@ -50,7 +45,7 @@ def put_role(principal: Principal, name: str, body: Any) -> bool:
 
 
 def delete_role(principal: Principal, name: str) -> bool:
-    require_cluster(principal, "manage_security", "cluster:admin/xpack/security/role/delete")
+    principal.require(actions.ROLE_DELETE)
     _check_role_name(name)
     with transaction.atomic():
         deleted, _ = Role.objects.filter(name=name).delete()
@@ -113,7 +108,7 @@ def _validate_user_body(username: str, body: Any, creating: bool) -> dict[str, A
 
 def put_user(principal: Principal, username: str, body: Any) -> bool:
     """Create or update a native user; True when it was created."""
-    require_cluster(principal, "manage_security", "cluster:admin/xpack/security/user/put")
+    principal.require(actions.USER_PUT)
     with transaction.atomic():
         user = User.objects.select_for_update().filter(username=username).first()
         if user is not None and user.is_service_account:
@@ -149,7 +144,7 @@ def put_user(principal: Principal, username: str, body: Any) -> bool:
 
 
 def delete_user(principal: Principal, username: str) -> bool:
-    require_cluster(principal, "manage_security", "cluster:admin/xpack/security/user/delete")
+    principal.require(actions.USER_DELETE)
     if username == principal.user.username:
         raise ApiError("users may not delete themselves")
     with transaction.atomic():

@@ -16,7 +16,7 @@ from ..durations import epoch_millis, now_ms
 from ..errors import ApiError, Forbidden, ValidationFailed
 from ..models import SERVICE_ACCOUNT_USERNAME, ApiKey, User
 from ..principals import Principal, user_roles
-from ..privileges import can_run_as, grants_nothing
+from ..privileges import actions, can_run_as, grants_nothing
 from .validation import (
     KeyRequest,
     parse_key_request,
@@ -86,7 +86,7 @@ def _insert_key(
 
 def create_api_key(principal: Principal, body: Any) -> CreatedKey:
     if not principal.can_manage_own_keys:
-        raise Forbidden.action("cluster:admin/xpack/security/api_key/create", principal.user.username)
+        raise principal.denied(actions.API_KEY_CREATE)
     request = parse_key_request(body)
     if principal.api_key is not None and (
         not request.role_descriptors or not all(grants_nothing(d) for d in request.role_descriptors.values())
@@ -100,7 +100,7 @@ def create_api_key(principal: Principal, body: Any) -> CreatedKey:
 
 def grant_api_key(principal: Principal, body: Any) -> CreatedKey:
     if not principal.has_cluster("grant_api_key"):
-        raise Forbidden.action("cluster:admin/xpack/security/api_key/grant", principal.user.username)
+        raise principal.denied(actions.API_KEY_GRANT)
     body = require_object(body, "grant_api_key")
     reject_unknown_fields(body, GRANT_FIELDS, "grant_api_key")
     problems = []
@@ -123,7 +123,10 @@ def grant_api_key(principal: Principal, body: Any) -> CreatedKey:
         granted = Principal.for_user(user)
         target = User.objects.filter(username=run_as, is_active=True, is_service_account=False).first()
         if target is None or not can_run_as(granted.role_sets, str(run_as)):
-            raise Forbidden(f"action [grant_api_key] is unauthorized for user [{user.username}] run as [{run_as}]")
+            raise Forbidden(
+                f"action [{actions.API_KEY_GRANT}] is unauthorized for {granted.description()}, "
+                f"because user [{user.username}] is unauthorized to run as [{run_as}]"
+            )
         owner = target
     with transaction.atomic():
         return _insert_key(owner, request, user_roles(owner), principal, audit.Action.GRANT)

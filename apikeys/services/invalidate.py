@@ -15,9 +15,10 @@ from django.utils import timezone
 from .. import audit, caching
 from ..deferred import after_response
 from ..durations import now_ms
-from ..errors import Forbidden, ParseFailed, ValidationFailed
+from ..errors import ParseFailed, ValidationFailed
 from ..models import ApiKey
 from ..principals import Principal
+from ..privileges import actions
 from ..query import name_filter
 from .validation import reject_unknown_fields, require_object
 from .writes import by_ids, keys_written
@@ -68,18 +69,18 @@ def parse_invalidate(body: Any) -> dict[str, Any]:
     }
 
 
-def invalidation_scope(principal: Principal, selectors: Mapping[str, Any], action: str) -> QuerySet:
-    """The keys a principal may touch that match the selectors; 403 when it may touch none of them."""
-    user = principal.user
-    scope = principal.deletable_keys()
-    named_other = selectors.get("username") not in (None, user.username) or selectors.get("realm_name") not in (
-        None,
-        user.realm,
-    )
-    if scope is None or (named_other and not principal.can_manage_all_keys):
-        raise Forbidden.action(action, user.username)
+def invalidation_scope(principal: Principal, selectors: Mapping[str, Any]) -> QuerySet:
+    """The keys the selectors name, when the principal may invalidate them: every key for `manage_api_key`,
+    its own for `manage_own_api_key` when the request names only them (Elasticsearch's rule); else 403."""
+    own = principal.names_own_keys(selectors["owner"], selectors["username"], selectors["realm_name"], selectors["ids"])
+    if principal.can_manage_all_keys:
+        scope = ApiKey.objects.all()
+    elif principal.can_manage_own_keys and own:
+        scope = principal.own_keys()
+    else:
+        raise principal.denied(actions.API_KEY_INVALIDATE, own=own)
     if selectors.get("owner"):
-        scope = scope.filter(owner=user)
+        scope = scope.filter(owner=principal.user)
     if selectors.get("username"):
         scope = scope.filter(username=selectors["username"])
     if selectors.get("realm_name"):
@@ -91,8 +92,7 @@ def invalidation_scope(principal: Principal, selectors: Mapping[str, Any], actio
 
 def invalidate_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
     selectors = parse_invalidate(body)
-    scope = invalidation_scope(principal, selectors, "cluster:admin/xpack/security/api_key/invalidate")
-    return invalidate_keys(scope, selectors["ids"], principal)
+    return invalidate_keys(invalidation_scope(principal, selectors), selectors["ids"], principal)
 
 
 def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal) -> dict[str, Any]:

@@ -6,27 +6,26 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from ..errors import Forbidden, ValidationFailed
+from ..errors import ValidationFailed
 from ..models import ApiKey
 from ..principals import Principal
+from ..privileges import actions
 from ..query import name_filter
 
-GET_ACTION = "cluster:admin/xpack/security/api_key/get"
-QUERY_ACTION = "cluster:admin/xpack/security/api_key/query"
 
-
-def readable_keys(principal: Principal, action: str, username: str | None = None) -> QuerySet[ApiKey]:
-    """Every key for readers of all keys; only the caller's own keys for `manage_own_api_key`."""
+def readable_keys(principal: Principal) -> QuerySet[ApiKey]:
+    """What the query API searches: every key for readers of all keys, the caller's own for
+    `manage_own_api_key`."""
     keys = principal.visible_keys()
-    if keys is None or (not principal.can_read_all_keys and username not in (None, principal.user.username)):
-        raise Forbidden.action(action, principal.user.username)
+    if keys is None:
+        raise principal.denied(actions.API_KEY_QUERY, own=True)
     return keys
 
 
 def check_limited_by(principal: Principal, with_limited_by: bool) -> None:
     """An API key sees the `limited_by` of keys only when it may manage every key."""
     if with_limited_by and principal.api_key is not None and not principal.can_manage_all_keys:
-        raise Forbidden.action(GET_ACTION, principal.user.username)
+        raise principal.denied(actions.API_KEY_GET)
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,13 @@ def get_api_keys(principal: Principal, selectors: KeySelectors) -> list[ApiKey]:
             "username or realm name must not be specified when the current user's API keys are requested"
         )
     check_limited_by(principal, s.with_limited_by)
-    keys = readable_keys(principal, GET_ACTION, s.username)
+    own = principal.names_own_keys(s.owner, s.username, s.realm_name, [s.id] if s.id else None)
+    if principal.can_read_all_keys:
+        keys = ApiKey.objects.all()
+    elif principal.can_manage_own_keys and own:
+        keys = principal.own_keys()
+    else:
+        raise principal.denied(actions.API_KEY_GET, own=own)
     if s.owner:
         keys = keys.filter(owner=principal.user)
     if s.id:

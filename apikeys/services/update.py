@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from .. import audit
 from ..durations import now_ms
-from ..errors import ApiError, Forbidden, NotFound, ValidationFailed
+from ..errors import ApiError, NotFound, ValidationFailed
 from ..models import ApiKey, KeyStatus, is_managed
 from ..principals import Principal
+from ..privileges import actions
 from .validation import UpdateRequest, parse_update, require_object
 from .writes import by_ids, keys_written
 
@@ -22,7 +23,6 @@ log = logging.getLogger(__name__)
 # bulk_update writes one CASE per field per batch: unbatched, 10,000 keys took 118 s on PostgreSQL, not 16 s.
 BULK_UPDATE_BATCH = 500
 UPDATED_FIELDS = ["role_descriptors", "metadata", "managed", "expiration", "limited_by"]
-UPDATE_ACTION = "cluster:admin/xpack/security/api_key/update"
 
 
 class UpdateRefusal(models.TextChoices):
@@ -68,7 +68,7 @@ def refusal_error(refusal: UpdateRefusal, principal: Principal, key_id: str = ""
     if refusal is UpdateRefusal.API_KEY:
         return ApiError("authentication via API key not supported: only the owner user can update an API key")
     if refusal is UpdateRefusal.NO_PRIVILEGE:
-        return Forbidden.action(UPDATE_ACTION, principal.user.username)
+        return principal.denied(actions.API_KEY_UPDATE)
     if refusal is UpdateRefusal.NOT_OWNER:
         return _not_found(key_id)
     return ApiError(f"cannot update {refusal.value} API key [{key_id}]")

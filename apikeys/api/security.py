@@ -1,0 +1,89 @@
+"""Who am I and what may I do, roles and users: the endpoints around the keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import services
+from ..models import User
+from ..principals import user_role_names
+from ..privileges import actions
+from ..services import accounts
+from .wire import Call, endpoint
+
+
+def authenticate_info(call: Call) -> dict:
+    principal = call.principal
+    user = principal.user
+    out = {
+        "username": user.username,
+        "roles": [] if principal.api_key else user_role_names(user),
+        "full_name": user.full_name or None,
+        "email": user.email or None,
+        "metadata": user.metadata or {},
+        "enabled": user.is_active,
+    }
+    if principal.api_key is not None:
+        realm = {"name": "_es_api_key", "type": "_es_api_key"}
+        out.update(authentication_realm=realm, lookup_realm=realm, authentication_type="api_key")
+        out["api_key"] = {"id": principal.api_key.id, "name": principal.api_key.name}
+        if principal.api_key.managed:
+            out["api_key"]["managed"] = True
+    else:
+        realm = {"name": user.realm, "type": "native"}
+        out.update(authentication_realm=realm, lookup_realm=realm, authentication_type="realm")
+    return out
+
+
+def check_privileges(call: Call) -> dict:
+    answer = services.app_privileges.check_privileges(call.principal.role_sets, call.body())
+    return {"username": call.principal.user.username, **answer}
+
+
+# --- Roles and users --------------------------------------------------------------------------------------
+
+
+def _names(value: str | None) -> list[str] | None:
+    return [n for n in value.split(",") if n] if value else None
+
+
+def get_roles(call: Call, name: str | None = None) -> Any:
+    call.principal.require(actions.ROLE_GET)
+    roles = accounts.role_descriptors(_names(name))
+    return (roles, 200) if roles or name is None else ({}, 404)
+
+
+def put_role(call: Call, name: str) -> dict:
+    return {"role": {"created": accounts.put_role(call.principal, name, call.body(required=True))}}
+
+
+def delete_role(call: Call, name: str) -> Any:
+    found = accounts.delete_role(call.principal, name)
+    return {"found": found}, (200 if found else 404)
+
+
+def get_users(call: Call, username: str | None = None) -> Any:
+    call.principal.require(actions.USER_GET)
+    users = User.objects.filter(is_service_account=False).order_by("username")
+    names = _names(username)
+    if names is not None:
+        users = users.filter(username__in=names)
+    found = {u.username: accounts.user_to_dict(u) for u in users}
+    return (found, 200) if found or names is None else ({}, 404)
+
+
+def put_user(call: Call, username: str) -> dict:
+    return {"created": accounts.put_user(call.principal, username, call.body(required=True))}
+
+
+def delete_user(call: Call, username: str) -> Any:
+    found = accounts.delete_user(call.principal, username)
+    return {"found": found}, (200 if found else 404)
+
+
+authenticate_view = endpoint(GET=authenticate_info)
+has_privileges_view = endpoint(GET=check_privileges, POST=check_privileges)
+roles_view = endpoint(GET=get_roles)
+role_view = endpoint(GET=get_roles, PUT=put_role, POST=put_role, DELETE=delete_role)
+users_view = endpoint(GET=get_users)
+user_view = endpoint(GET=get_users, PUT=put_user, POST=put_user, DELETE=delete_user)
