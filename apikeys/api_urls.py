@@ -15,5 +15,9 @@ urlpatterns = [
     path("_security/role/<str:name>", security.role_view),
     path("_security/user", security.users_view),
     path("_security/user/<str:username>", security.user_view),
+    path("_security/privilege", security.privileges_view),
+    path("_security/privilege/", security.privileges_view),
+    path("_security/privilege/<str:application>", security.application_privileges_view),
+    path("_security/privilege/<str:application>/<str:name>", security.privilege_view),
     path("openapi.json", openapi_view),
 ]

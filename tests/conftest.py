@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from elasticsearch import Elasticsearch
 
 from apikeys.models import ApiKey, Role, User
 from apikeys.principals import Principal
@@ -137,3 +138,25 @@ def make_keys(user: User, count: int, prefix: str = "key", id_prefix: str = "k")
         )
         for i in range(count)
     )
+
+
+# --- The official client against a live server -------------------------------------------------------------
+
+
+@pytest.fixture
+def es_url(live_server) -> str:
+    return live_server.url
+
+
+def es_as(es_url: str, username: str, password: str = PASSWORD) -> Elasticsearch:
+    return Elasticsearch(es_url, basic_auth=(username, password))
+
+
+@pytest.fixture
+def admin_es(es_url, admin) -> Elasticsearch:
+    return es_as(es_url, "admin")
+
+
+@pytest.fixture
+def alice_es(es_url, alice) -> Elasticsearch:
+    return es_as(es_url, "alice")

@@ -12,21 +12,6 @@ API_KEY_FIELDS = ["id", "name", "type", "creation", "invalidated", "username", "
 BOOKS = {"books-read-only": {"cluster": [], "indices": [{"names": ["books"], "privileges": ["read"]}]}}
 
 
-@pytest.fixture
-def es_url(live_server) -> str:
-    return live_server.url
-
-
-@pytest.fixture
-def admin_es(es_url, admin) -> Elasticsearch:
-    return Elasticsearch(es_url, basic_auth=("admin", PASSWORD))
-
-
-@pytest.fixture
-def alice_es(es_url, alice) -> Elasticsearch:
-    return Elasticsearch(es_url, basic_auth=("alice", PASSWORD))
-
-
 def assert_api_key_object(key: dict) -> None:
     present = [f for f in key if f in API_KEY_FIELDS]
     assert present == API_KEY_FIELDS, "fields in Elasticsearch's order"

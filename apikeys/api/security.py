@@ -81,9 +81,27 @@ def delete_user(call: Call, username: str) -> Any:
     return {"found": found}, (200 if found else 404)
 
 
+def put_privileges(call: Call) -> dict:
+    return services.app_privileges.put_privileges(call.principal, call.body(required=True))
+
+
+def get_privileges(call: Call, application: str | None = None, name: str | None = None) -> Any:
+    found = services.app_privileges.get_privileges(call.principal, application, _names(name))
+    return (found, 200) if found or application is None else ({}, 404)
+
+
+def delete_privileges(call: Call, application: str, name: str) -> Any:
+    answer = services.app_privileges.delete_privileges(call.principal, application, _names(name) or [])
+    found = any(entry["found"] for entry in answer[application].values())
+    return answer, (200 if found else 404)
+
+
 authenticate_view = endpoint(GET=authenticate_info)
 has_privileges_view = endpoint(GET=check_privileges, POST=check_privileges)
 roles_view = endpoint(GET=get_roles)
 role_view = endpoint(GET=get_roles, PUT=put_role, POST=put_role, DELETE=delete_role)
 users_view = endpoint(GET=get_users)
 user_view = endpoint(GET=get_users, PUT=put_user, POST=put_user, DELETE=delete_user)
+privileges_view = endpoint(GET=get_privileges, PUT=put_privileges, POST=put_privileges)
+application_privileges_view = endpoint(GET=get_privileges)
+privilege_view = endpoint(GET=get_privileges, DELETE=delete_privileges)

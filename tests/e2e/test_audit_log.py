@@ -16,7 +16,9 @@ def test_an_admin_reads_and_filters_the_audit_log(page: Page, live_server, admin
         live_server.url + "/_security/api_key", data={"name": "audited-key"}, headers={"Authorization": basic(alice)}
     ).json()
     api.delete(
-        live_server.url + "/_security/api_key", data={"ids": [created["id"]]}, headers={"Authorization": basic(alice)}
+        live_server.url + "/_security/api_key",
+        data={"ids": [created["id"]], "owner": True},
+        headers={"Authorization": basic(alice)},
     )
     api.get(live_server.url + "/_security/_authenticate", headers={"Authorization": basic(alice, "wrong " + PASSWORD)})
     api.put(

@@ -1,60 +1,29 @@
-"""The JSON Schemas of the API's request and response bodies: the `components.schemas` of /openapi.json.
-
-Role descriptor and has-privileges schemas are the privileges package's own, the ones the API validates with,
-so the document cannot drift from what the server accepts. Response schemas describe what api.py returns,
-fields it sometimes leaves out included (the API contract: `shared/spec/API.md` beside this repository).
-"""
+"""The API key paths of the OpenAPI document, and the schemas of their bodies and answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .privileges import HAS_PRIVILEGES_SCHEMA, ROLE_DESCRIPTOR_SCHEMA, ROLE_DESCRIPTORS_SCHEMA
-
-Schema = dict[str, Any]
-
-
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def nullable(schema: Schema) -> Schema:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def closed(properties: dict[str, Schema], required: tuple[str, ...] = (), **extra: Any) -> Schema:
-    """An object schema with exactly these properties (unknown fields are a 400 in requests)."""
-    out: Schema = {"type": "object", "additionalProperties": False, "properties": properties}
-    if required:
-        out["required"] = list(required)
-    return {**out, **extra}
-
-
-STRINGS: Schema = {"type": "array", "items": {"type": "string"}}
-MILLIS: Schema = {"type": "integer", "description": "Epoch milliseconds."}
-OBJECT: Schema = {"type": "object"}
-KEY_ID: Schema = {
-    "type": "string",
-    "pattern": "^[A-Za-z0-9_-]{20}$",
-    "description": "20 characters of URL-safe base64.",
-}
-DURATION: Schema = {
-    "type": "string",
-    "description": "A time value: an integer and a unit (`nanos micros ms s m h d`), e.g. `30m`, `7d`. "
-    "Omitted or null: the key never expires.",
-    "examples": ["1d"],
-}
-BOOLEAN_MAP: Schema = {"type": "object", "additionalProperties": {"type": "boolean"}}
-REALM: Schema = closed({"name": {"type": "string"}, "type": {"type": "string"}}, ("name", "type"))
-ERROR_CAUSE: Schema = {
-    "type": "object",
-    "required": ["type", "reason"],
-    "properties": {
-        "type": {"type": "string", "examples": ["action_request_validation_exception"]},
-        "reason": {"type": "string"},
-        "path": {"type": "string", "description": "Where in a role descriptor the problem is."},
-    },
-}
+from .parts import (
+    DURATION,
+    ERROR_CAUSE,
+    FLAG,
+    KEY_ID,
+    MILLIS,
+    OBJECT,
+    STRINGS,
+    Schema,
+    answer,
+    closed,
+    json_body,
+    nullable,
+    operation,
+    param_refs,
+    path_param,
+    query_param,
+    ref,
+    response_ref,
+)
 
 API_KEY_PROPERTIES: dict[str, Schema] = {
     "id": KEY_ID,
@@ -114,30 +83,7 @@ UPDATE_PROPERTIES: dict[str, Schema] = {
 }
 
 
-def role_descriptor_schema() -> Schema:
-    """The privileges package's schema, embedded: `$schema` belongs only at the root of a schema document."""
-    return {k: v for k, v in ROLE_DESCRIPTOR_SCHEMA.items() if k != "$schema"}
-
-
 SCHEMAS: dict[str, Schema] = {
-    "RoleDescriptor": role_descriptor_schema(),
-    "RoleDescriptors": {
-        "type": "object",
-        "description": "Role name -> role descriptor.",
-        "propertyNames": ROLE_DESCRIPTORS_SCHEMA["propertyNames"],
-        "additionalProperties": ref("RoleDescriptor"),
-    },
-    "Role": {
-        "description": "A role descriptor as answers carry it: normalized (`index` becomes `indices`, defaults filled in).",
-        "allOf": [ref("RoleDescriptor")],
-        "required": ["cluster", "indices", "applications", "run_as", "metadata", "transient_metadata"],
-        "properties": {"index": False, "transient_metadata": {"const": {"enabled": True}}},
-    },
-    "Roles": {
-        "type": "object",
-        "description": "Role name -> normalized role descriptor.",
-        "additionalProperties": ref("Role"),
-    },
     "ApiKey": closed(API_KEY_PROPERTIES, API_KEY_REQUIRED),
     "ApiKeyHit": closed(
         {
@@ -256,75 +202,6 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("grant_type", "username", "password", "api_key"),
     ),
-    "AuthenticateResponse": closed(
-        {
-            "username": {"type": "string"},
-            "roles": {**STRINGS, "description": "Empty when an API key authenticated."},
-            "full_name": {"type": ["string", "null"]},
-            "email": {"type": ["string", "null"]},
-            "metadata": OBJECT,
-            "enabled": {"type": "boolean"},
-            "authentication_realm": REALM,
-            "lookup_realm": REALM,
-            "authentication_type": {"enum": ["realm", "api_key"]},
-            "api_key": closed(
-                {"id": KEY_ID, "name": {"type": "string"}, "managed": {"const": True}},
-                ("id", "name"),
-                description="Only when an API key authenticated.",
-            ),
-        },
-        (
-            "username",
-            "roles",
-            "full_name",
-            "email",
-            "metadata",
-            "enabled",
-            "authentication_realm",
-            "lookup_realm",
-            "authentication_type",
-        ),
-    ),
-    "HasPrivilegesRequest": HAS_PRIVILEGES_SCHEMA,
-    "HasPrivilegesResponse": closed(
-        {
-            "username": {"type": "string"},
-            "has_all_requested": {"type": "boolean"},
-            "cluster": BOOLEAN_MAP,
-            "index": {"type": "object", "additionalProperties": BOOLEAN_MAP},
-            "application": {
-                "type": "object",
-                "description": "Application -> resource -> privilege -> granted.",
-                "additionalProperties": {"type": "object", "additionalProperties": BOOLEAN_MAP},
-            },
-        },
-        ("username", "has_all_requested", "cluster", "index", "application"),
-    ),
-    "PutRoleResponse": closed({"role": closed({"created": {"type": "boolean"}}, ("created",))}, ("role",)),
-    "User": closed(
-        {
-            "username": {"type": "string"},
-            "roles": STRINGS,
-            "full_name": {"type": ["string", "null"]},
-            "email": {"type": ["string", "null"]},
-            "metadata": OBJECT,
-            "enabled": {"type": "boolean"},
-        },
-        ("username", "roles", "full_name", "email", "metadata", "enabled"),
-    ),
-    "Users": {"type": "object", "description": "Username -> user.", "additionalProperties": ref("User")},
-    "PutUserRequest": closed(
-        {
-            "password": nullable({"type": "string", "description": "Required when the user is created."}),
-            "roles": nullable(STRINGS),
-            "full_name": {"type": ["string", "null"]},
-            "email": {"type": ["string", "null"]},
-            "metadata": nullable({**OBJECT, "description": "Top-level keys may not start with `_`."}),
-            "enabled": {"type": ["boolean", "null"]},
-        }
-    ),
-    "PutUserResponse": closed({"created": {"type": "boolean"}}, ("created",)),
-    "FoundResponse": closed({"found": {"type": "boolean"}}, ("found",)),
     "ClearCacheResponse": closed(
         {
             "_nodes": closed(
@@ -335,15 +212,104 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("_nodes", "cluster_name"),
     ),
-    "ErrorResponse": closed(
-        {
-            "error": {
-                "allOf": [ERROR_CAUSE],
-                "required": ["root_cause"],
-                "properties": {"root_cause": {"type": "array", "minItems": 1, "items": ERROR_CAUSE}},
-            },
-            "status": {"type": "integer", "minimum": 400, "maximum": 599},
-        },
-        ("error", "status"),
-    ),
 }
+
+
+def get_key_params() -> list[dict[str, Any]]:
+    string = {"type": "string"}
+    return param_refs("with_limited_by", "with_profile_uid") + [
+        query_param("id", string, "A key id; not found is a 404 with an empty `api_keys`."),
+        query_param("name", string, "A key name; `*` is every key, a trailing `*` matches a prefix."),
+        query_param("username", string, "The owner's username."),
+        query_param("realm_name", string, "The owner's realm."),
+        query_param("owner", FLAG, "Only the caller's own keys."),
+        query_param("active_only", FLAG, "Leave out invalidated and expired keys."),
+    ]
+
+
+def query_params() -> list[dict[str, Any]]:
+    return param_refs("with_limited_by", "with_profile_uid") + [
+        query_param("typed_keys", FLAG, "Prefix aggregation names with their type (`sterms#name`)."),
+    ]
+
+
+def paths() -> dict[str, Any]:
+    create = {
+        "body": json_body("CreateApiKeyRequest", True),
+        "ok": answer("The new key, with its secret.", ref("CreateApiKeyResponse")),
+    }
+    key_id = path_param("key_id", "The key id.")
+    search = {
+        "ok": answer("The matching keys, a page of them.", ref("QueryResponse")),
+        "body": json_body("QueryRequest", False, "Omitted: every visible key, 10 at a time."),
+        "params": query_params(),
+    }
+    tag = "API keys"
+    return {
+        "/_security/api_key": {
+            "get": operation(
+                "getApiKeys",
+                tag,
+                "Get API keys",
+                answer("The keys the caller may see that match.", ref("GetApiKeysResponse")),
+                params=get_key_params(),
+                not_found=answer(
+                    "An `id` was given and no such key is visible.",
+                    closed({"api_keys": {"type": "array", "maxItems": 0}}, ("api_keys",)),
+                ),
+            ),
+            "post": operation("createApiKey", tag, "Create an API key", **create),
+            "put": operation("createApiKeyWithPut", tag, "Create an API key", **create),
+            "delete": operation(
+                "invalidateApiKeys",
+                tag,
+                "Invalidate API keys",
+                answer("What was invalidated; nothing matched is not an error.", ref("InvalidateResponse")),
+                body=json_body("InvalidateRequest", True),
+            ),
+        },
+        "/_security/api_key/_bulk_update": {
+            "post": operation(
+                "bulkUpdateApiKeys",
+                tag,
+                "Update several of the caller's API keys",
+                answer("Per key: updated, unchanged, or an error.", ref("BulkUpdateResponse")),
+                body=json_body("BulkUpdateRequest", True),
+            )
+        },
+        "/_security/api_key/grant": {
+            "post": operation(
+                "grantApiKey",
+                tag,
+                "Create an API key for another user, given that user's password",
+                answer("The new key, with its secret.", ref("CreateApiKeyResponse")),
+                body=json_body("GrantRequest", True),
+            )
+        },
+        "/_security/api_key/{ids}/_clear_cache": {
+            "post": operation(
+                "clearApiKeyCache",
+                tag,
+                "Evict keys from the verified-key cache",
+                answer("Done.", ref("ClearCacheResponse")),
+                params=[*param_refs(), path_param("ids", "Comma-separated key ids, or `*` for every key.")],
+            )
+        },
+        "/_security/api_key/{key_id}": {
+            "put": operation(
+                "updateApiKey",
+                tag,
+                "Update one of the caller's API keys",
+                answer("Whether anything changed.", ref("UpdateResponse")),
+                body=json_body(
+                    "UpdateRequest", False, "Omitted fields stay; omitted body: only re-snapshot the owner's roles."
+                ),
+                params=[*param_refs(), key_id],
+                not_found=response_ref("NotFound"),
+            )
+        },
+        "/_security/_query/api_key": {
+            "get": operation("queryApiKeys", tag, "Query API keys", **search),
+            "post": operation("queryApiKeysWithPost", tag, "Query API keys", **search),
+        },
+    }
