@@ -31,14 +31,25 @@ from .deferred import after_response
 from .durations import now_ms
 from .errors import AuthenticationFailed, TooManyFailures
 from .http import client_address
-from .models import ApiKey, User
+from .models import ApiKey, KeyType, User
 from .principals import Principal
 
 log = logging.getLogger(__name__)
 
 # The columns verification and the caller's principal read; any other is loaded if ever asked for. Not the
 # key's metadata, its other dates or its copies of the owner's name, nor the owner's password, names or dates.
-KEY_FIELDS = {"id", "name", "owner", "expiration", "invalidated", "managed", "hash", "role_descriptors", "limited_by"}
+KEY_FIELDS = {
+    "id",
+    "name",
+    "type",
+    "owner",
+    "expiration",
+    "invalidated",
+    "managed",
+    "hash",
+    "role_descriptors",
+    "limited_by",
+}
 OWNER_FIELDS = {"id", "username", "email", "full_name", "metadata", "is_active", "is_superuser", "is_service_account"}
 
 
@@ -105,6 +116,11 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         raise AuthenticationFailed(f"api key [{key_id}] has been invalidated", key_id=key_id)
     if not _verify_cached(key_id, found.column("hash"), secret):
         raise AuthenticationFailed(f"invalid credentials for API key [{key_id}]", key_id=key_id)
+    if (key_type := found.column("type")) != KeyType.REST:  # a cross-cluster key is for remote clusters only
+        raise AuthenticationFailed(
+            f"authentication expected API key type of [rest], but API key [{key_id}] has type [{key_type}]",
+            key_id=key_id,
+        )
     key = found.load()
     if key.is_expired():
         raise AuthenticationFailed("api key is expired", key_id=key_id)

@@ -1,4 +1,5 @@
-"""The API key endpoints: create, grant, get, query, update, bulk update, invalidate, clear the cache."""
+"""The API key endpoints: create, grant, get, query, update, bulk update, invalidate, clear the cache; create
+and update cross-cluster keys."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.conf import settings
 
 from .. import caching, services
 from ..keys import ID_PATTERN
-from ..models import ApiKey
+from ..models import ApiKey, KeyType
 from ..privileges import actions
 from ..query import search, sort_values
 from .wire import Call, endpoint
@@ -68,6 +69,15 @@ def update_api_key(call: Call, key_id: str) -> dict:
     return {"updated": services.update_api_key(call.principal, key_id, call.body())}
 
 
+def create_cross_cluster_api_key(call: Call) -> dict:
+    return services.create_cross_cluster_api_key(call.principal, call.body(required=True)).to_dict()
+
+
+def update_cross_cluster_api_key(call: Call, key_id: str) -> dict:
+    updated = services.update_api_key(call.principal, key_id, call.body(required=True), KeyType.CROSS_CLUSTER)
+    return {"updated": updated}
+
+
 def bulk_update_api_keys(call: Call) -> dict:
     return services.bulk_update_api_keys(call.principal, call.body(required=True))
 
@@ -94,3 +104,5 @@ update_view = endpoint(PUT=update_api_key)
 bulk_update_view = endpoint(POST=bulk_update_api_keys)
 grant_view = endpoint(POST=grant_api_key)
 clear_cache_view = endpoint(POST=clear_api_key_cache)
+cross_cluster_view = endpoint(POST=create_cross_cluster_api_key)
+cross_cluster_update_view = endpoint(PUT=update_cross_cluster_api_key)

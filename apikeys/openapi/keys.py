@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..privileges.cross_cluster import ACCESS_SCHEMA
 from .parts import (
     DURATION,
     ERROR_CAUSE,
@@ -28,7 +29,7 @@ from .parts import (
 API_KEY_PROPERTIES: dict[str, Schema] = {
     "id": KEY_ID,
     "name": {"type": "string"},
-    "type": {"const": "rest"},
+    "type": {"enum": ["rest", "cross_cluster"]},
     "creation": MILLIS,
     "expiration": {**MILLIS, "description": "Epoch milliseconds; omitted when the key never expires."},
     "invalidated": {"type": "boolean"},
@@ -44,6 +45,10 @@ API_KEY_PROPERTIES: dict[str, Schema] = {
         "items": ref("Roles"),
         "description": "Only with `with_limited_by=true`: the owner's roles when the key was created or last updated.",
     },
+    "access": {
+        "allOf": [ref("Access")],
+        "description": "Only for a cross-cluster key: its access, normalized (`query` as a JSON string).",
+    },
     "last_used": {**MILLIS, "description": "Epoch milliseconds; omitted when never recorded."},
 }
 API_KEY_REQUIRED = (
@@ -57,6 +62,12 @@ API_KEY_REQUIRED = (
     "metadata",
     "role_descriptors",
 )
+NAME: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 256,
+    "description": "No leading or trailing space, no leading `_`, no control characters.",
+}
 SORT_ORDER: Schema = {"enum": ["asc", "desc"]}
 SORT_ITEM: Schema = {
     "anyOf": [
@@ -83,6 +94,11 @@ UPDATE_PROPERTIES: dict[str, Schema] = {
 }
 
 
+def access_schema() -> Schema:
+    """The privileges package's schema, embedded: `$schema` belongs only at the root of a schema document."""
+    return {k: v for k, v in ACCESS_SCHEMA.items() if k != "$schema"}
+
+
 SCHEMAS: dict[str, Schema] = {
     "ApiKey": closed(API_KEY_PROPERTIES, API_KEY_REQUIRED),
     "ApiKeyHit": closed(
@@ -98,12 +114,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "CreateApiKeyRequest": closed(
         {
-            "name": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 256,
-                "description": "No leading or trailing space, no leading `_`, no control characters.",
-            },
+            "name": NAME,
             "expiration": nullable(DURATION),
             "role_descriptors": nullable(ref("RoleDescriptors")),
             "metadata": nullable({**OBJECT, "description": "Top-level keys may not start with `_`."}),
@@ -154,6 +165,25 @@ SCHEMAS: dict[str, Schema] = {
         ("total", "count", "api_keys"),
     ),
     "UpdateRequest": closed(UPDATE_PROPERTIES),
+    "Access": access_schema(),
+    "CreateCrossClusterApiKeyRequest": closed(
+        {
+            "name": NAME,
+            "access": ref("Access"),
+            "expiration": nullable(DURATION),
+            "metadata": nullable({**OBJECT, "description": "Top-level keys may not start with `_`."}),
+        },
+        ("name", "access"),
+    ),
+    "UpdateCrossClusterApiKeyRequest": closed(
+        {
+            "access": nullable({"allOf": [ref("Access")], "description": "Replaces the whole access."}),
+            "metadata": UPDATE_PROPERTIES["metadata"],
+            "expiration": nullable(DURATION),
+        },
+        minProperties=1,
+        description="At least one of `access`, `metadata`, `expiration`; omitted fields stay.",
+    ),
     "UpdateResponse": closed({"updated": {"type": "boolean"}}, ("updated",)),
     "BulkUpdateRequest": closed(
         {"ids": {"anyOf": [{"type": "string"}, {**STRINGS, "minItems": 1}]}, **UPDATE_PROPERTIES}, ("ids",)
@@ -304,6 +334,26 @@ def paths() -> dict[str, Any]:
                 body=json_body(
                     "UpdateRequest", False, "Omitted fields stay; omitted body: only re-snapshot the owner's roles."
                 ),
+                params=[*param_refs(), key_id],
+                not_found=response_ref("NotFound"),
+            )
+        },
+        "/_security/cross_cluster/api_key": {
+            "post": operation(
+                "createCrossClusterApiKey",
+                tag,
+                "Create a cross-cluster API key (for a remote cluster; it cannot call this API)",
+                answer("The new key, with its secret.", ref("CreateApiKeyResponse")),
+                body=json_body("CreateCrossClusterApiKeyRequest", True),
+            )
+        },
+        "/_security/cross_cluster/api_key/{key_id}": {
+            "put": operation(
+                "updateCrossClusterApiKey",
+                tag,
+                "Update one of the caller's cross-cluster API keys",
+                answer("Whether anything changed.", ref("UpdateResponse")),
+                body=json_body("UpdateCrossClusterApiKeyRequest", True),
                 params=[*param_refs(), key_id],
                 not_found=response_ref("NotFound"),
             )

@@ -2,7 +2,9 @@
 privileges are a list of role sets that must *all* grant a privilege: a user has one set (its roles); an API
 key has two, its own descriptors and the `limited_by` snapshot of its owner's roles, which is how a key's
 privileges never exceed its owner's. `names` (which privileges exist), `descriptors` (schema, validation,
-normal form), `checks` (has_privileges and friends)."""
+normal form), `checks` (has_privileges and friends), `actions` (what each endpoint needs and who grants it),
+`applications` (application privileges), `patterns` (the wildcards both match with), `cross_cluster` (a
+cross-cluster key's access and the role descriptor built from it)."""
 
 from ..errors import InvalidRoleDescriptor
 from .applications import effective_applications, named_applications

@@ -5,7 +5,14 @@ raise `ApiError`s in Elasticsearch's words. Views and the JSON API only parse an
 """
 
 from . import app_privileges
-from .create import GRANT_FIELDS, CreatedKey, create_api_key, create_managed_api_key, grant_api_key
+from .create import (
+    GRANT_FIELDS,
+    CreatedKey,
+    create_api_key,
+    create_cross_cluster_api_key,
+    create_managed_api_key,
+    grant_api_key,
+)
 from .invalidate import INVALIDATE_FIELDS, invalidate_api_keys, invalidate_keys, purge_api_keys, purge_if_due
 from .reads import KeySelectors, check_limited_by, get_api_keys, readable_keys
 from .update import UpdateRefusal, bulk_update_api_keys, update_api_key, update_refusal
@@ -31,6 +38,7 @@ __all__ = [
     "bulk_update_api_keys",
     "check_limited_by",
     "create_api_key",
+    "create_cross_cluster_api_key",
     "create_managed_api_key",
     "get_api_keys",
     "grant_api_key",

@@ -19,6 +19,7 @@ from ..principals import Principal, user_roles
 from ..privileges import actions, can_run_as, grants_nothing
 from .validation import (
     KeyRequest,
+    parse_cross_cluster_request,
     parse_key_request,
     reject_unknown_fields,
     require_object,
@@ -70,6 +71,8 @@ def _insert_key(
         role_descriptors=request.role_descriptors,
         limited_by=limited_by,
         metadata=request.metadata,
+        type=request.type,
+        access=request.access,
     )
     audit.record(
         action,
@@ -96,6 +99,19 @@ def create_api_key(principal: Principal, body: Any) -> CreatedKey:
         )
     with transaction.atomic():
         return _insert_key(principal.user, request, principal.snapshot(), principal)
+
+
+def create_cross_cluster_api_key(principal: Principal, body: Any) -> CreatedKey:
+    """A key for a remote cluster: what it may search and replicate is its `access`; it has no `limited_by`
+    (its privileges are what `access` says, whoever created it) and cannot call this API."""
+    principal.require(actions.CROSS_CLUSTER_CREATE)
+    if principal.api_key is not None:
+        raise ApiError(
+            "authentication via API key not supported: An API key cannot be used to create a cross-cluster API key"
+        )
+    request = parse_cross_cluster_request(body)
+    with transaction.atomic():
+        return _insert_key(principal.user, request, {}, principal)
 
 
 def grant_api_key(principal: Principal, body: Any) -> CreatedKey:

@@ -16,7 +16,7 @@ from .. import audit, caching
 from ..deferred import after_response
 from ..durations import now_ms
 from ..errors import ParseFailed, ValidationFailed
-from ..models import ApiKey
+from ..models import ApiKey, KeyType
 from ..principals import Principal
 from ..privileges import actions
 from ..query import name_filter
@@ -100,15 +100,21 @@ def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal
     now = now_ms()
     newly: list[str] = []
     before: list[str] = []
+    errors: list[dict[str, str]] = []
+    may_invalidate_cross_cluster = principal.has_cluster("manage_security")
+    columns = ("id", "invalidated", "name", "type")
     with transaction.atomic():
         if ids is None:
-            rows = list(scope.select_for_update().values_list("id", "invalidated", "name"))
+            rows = list(scope.select_for_update().values_list(*columns))
         else:
             rows = []
             for chunk in by_ids(scope.select_for_update(), list(dict.fromkeys(ids))):
-                rows += list(chunk.values_list("id", "invalidated", "name"))
+                rows += list(chunk.values_list(*columns))
         names = {}
-        for key_id, invalidated, name in rows:
+        for key_id, invalidated, name, key_type in rows:
+            if key_type == KeyType.CROSS_CLUSTER and not may_invalidate_cross_cluster:
+                errors.append(cross_cluster_refusal(key_id))
+                continue
             (before if invalidated else newly).append(key_id)
             names[key_id] = name
         for chunk in by_ids(ApiKey.objects.all(), newly):
@@ -124,7 +130,23 @@ def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal
             transaction.on_commit(lambda: after_response(purge_if_due))
     if newly:
         log.info("api keys invalidated count=%d by=%s", len(newly), principal.user.username)
-    return {"invalidated_api_keys": newly, "previously_invalidated_api_keys": before, "error_count": 0}
+    out: dict[str, Any] = {
+        "invalidated_api_keys": newly,
+        "previously_invalidated_api_keys": before,
+        "error_count": len(errors),
+    }
+    if errors:
+        out["error_details"] = errors
+    return out
+
+
+def cross_cluster_refusal(key_id: str) -> dict[str, str]:
+    """Why a key is left alone: only `manage_security` invalidates cross-cluster keys (`manage_api_key` does not)."""
+    return {
+        "type": "security_exception",
+        "reason": f"Cannot invalidate cross-cluster API key [{key_id}]. "
+        "This requires [manage_security] cluster privilege or higher",
+    }
 
 
 def purge_if_due() -> int:

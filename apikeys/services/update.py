@@ -1,4 +1,6 @@
-"""Updating keys: who may (one rule, `update_refusal`), and the update and bulk update themselves."""
+"""Updating keys: who may (one rule, `update_refusal`), and the update and bulk update themselves. REST keys
+are updated by the REST key APIs (role descriptors, re-snapshotting the owner's roles), cross-cluster keys by
+their own (`access`); neither API updates the other kind."""
 
 from __future__ import annotations
 
@@ -12,17 +14,17 @@ from django.utils import timezone
 from .. import audit
 from ..durations import now_ms
 from ..errors import ApiError, NotFound, ValidationFailed
-from ..models import ApiKey, KeyStatus, is_managed
+from ..models import ApiKey, KeyStatus, KeyType, is_managed
 from ..principals import Principal
 from ..privileges import actions
-from .validation import UpdateRequest, parse_update, require_object
+from .validation import UpdateRequest, parse_cross_cluster_update, parse_update, require_object
 from .writes import by_ids, keys_written
 
 log = logging.getLogger(__name__)
 
 # bulk_update writes one CASE per field per batch: unbatched, 10,000 keys took 118 s on PostgreSQL, not 16 s.
 BULK_UPDATE_BATCH = 500
-UPDATED_FIELDS = ["role_descriptors", "metadata", "managed", "expiration", "limited_by"]
+UPDATED_FIELDS = ["role_descriptors", "metadata", "managed", "expiration", "limited_by", "access"]
 
 
 class UpdateRefusal(models.TextChoices):
@@ -33,17 +35,25 @@ class UpdateRefusal(models.TextChoices):
     NO_PRIVILEGE = "no_privilege", "the caller may not manage API keys"
     INVALIDATED = "invalidated", "the key is invalidated"
     EXPIRED = "expired", "the key has expired"
+    OTHER_TYPE = "other_type", "the key is of the other type (REST or cross-cluster)"
     MANAGED = "managed", "the key is managed by the system"
     NOT_OWNER = "not_owner", "the key belongs to another user"
 
 
+def may_update(principal: Principal, kind: str) -> bool:
+    """Whether the principal's privileges let it update its own keys of this type."""
+    return principal.can_manage_own_keys if kind == KeyType.REST else principal.has_cluster("manage_security")
+
+
 def update_refusal(
-    principal: Principal, key: ApiKey | None = None, now: datetime | None = None
+    principal: Principal, key: ApiKey | None = None, now: datetime | None = None, kind: str | None = None
 ) -> UpdateRefusal | None:
-    """Why `principal` may not update `key` (any key, when None), or None when it may."""
+    """Why `principal` may not update `key` (any key, when None) through the API for keys of type `kind` (the
+    key's own type, when None: the console edits either), or None when it may."""
+    kind = kind or (key.type if key is not None else KeyType.REST)
     if principal.api_key is not None:
         return UpdateRefusal.API_KEY
-    if not principal.can_manage_own_keys:
+    if not may_update(principal, kind):
         return UpdateRefusal.NO_PRIVILEGE
     if key is None:
         return None
@@ -52,6 +62,8 @@ def update_refusal(
         return UpdateRefusal.INVALIDATED
     if status is KeyStatus.EXPIRED:
         return UpdateRefusal.EXPIRED
+    if key.type != kind:
+        return UpdateRefusal.OTHER_TYPE
     if key.managed:
         return UpdateRefusal.MANAGED
     if key.owner_id != principal.user.pk:
@@ -63,25 +75,30 @@ def _not_found(key_id: str) -> NotFound:
     return NotFound(f"no API key owned by requesting user found for ID [{key_id}]")
 
 
-def refusal_error(refusal: UpdateRefusal, principal: Principal, key_id: str = "") -> ApiError:
+def refusal_error(refusal: UpdateRefusal, principal: Principal, key_id: str = "", kind: str = KeyType.REST) -> ApiError:
     """A refusal in Elasticsearch's words."""
     if refusal is UpdateRefusal.API_KEY:
         return ApiError("authentication via API key not supported: only the owner user can update an API key")
     if refusal is UpdateRefusal.NO_PRIVILEGE:
-        return principal.denied(actions.API_KEY_UPDATE)
+        return principal.denied(actions.API_KEY_UPDATE if kind == KeyType.REST else actions.CROSS_CLUSTER_UPDATE)
     if refusal is UpdateRefusal.NOT_OWNER:
         return _not_found(key_id)
+    if refusal is UpdateRefusal.OTHER_TYPE:
+        other = KeyType.CROSS_CLUSTER if kind == KeyType.REST else KeyType.REST
+        return ApiError(f"cannot update API key of type [{other}] while expected type is [{kind}]")
     return ApiError(f"cannot update {refusal.value} API key [{key_id}]")
 
 
-def _check_caller(principal: Principal) -> None:
-    if refusal := update_refusal(principal):
-        raise refusal_error(refusal, principal)
+def _check_caller(principal: Principal, kind: str = KeyType.REST) -> None:
+    if refusal := update_refusal(principal, kind=kind):
+        raise refusal_error(refusal, principal, kind=kind)
 
 
 def _apply_update(key: ApiKey, request: UpdateRequest, snapshot: dict[str, dict]) -> bool:
     """Change `key` in memory; True when anything differs. The caller saves."""
     changed = False
+    if request.access is not None and request.access != key.access:
+        key.access, changed = request.access, True
     if request.role_descriptors is not None and request.role_descriptors != key.role_descriptors:
         key.role_descriptors, changed = request.role_descriptors, True
     if request.metadata is not None and request.metadata != key.metadata:
@@ -94,16 +111,18 @@ def _apply_update(key: ApiKey, request: UpdateRequest, snapshot: dict[str, dict]
     return changed
 
 
-def update_api_key(principal: Principal, key_id: str, body: Any) -> bool:
-    _check_caller(principal)
-    request = parse_update(body)
+def update_api_key(principal: Principal, key_id: str, body: Any, kind: str = KeyType.REST) -> bool:
+    """Update one of the caller's keys of type `kind`: a REST key's role descriptors (its `limited_by` becomes
+    the owner's roles now), or a cross-cluster key's `access`; either's metadata and expiration."""
+    _check_caller(principal, kind)
+    request = parse_update(body) if kind == KeyType.REST else parse_cross_cluster_update(body)
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().filter(pk=key_id, owner=principal.user).first()
         if key is None:
             raise _not_found(key_id)
-        if refusal := update_refusal(principal, key, now_ms()):
-            raise refusal_error(refusal, principal, key.id)
-        changed = _apply_update(key, request, principal.snapshot())
+        if refusal := update_refusal(principal, key, now_ms(), kind):
+            raise refusal_error(refusal, principal, key.id, kind)
+        changed = _apply_update(key, request, principal.snapshot() if kind == KeyType.REST else {})
         if changed:
             key.save(update_fields=UPDATED_FIELDS)
             audit.record(
@@ -143,7 +162,7 @@ def bulk_update_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
             if key is None:
                 errors[key_id] = _error_dict(_not_found(key_id))
                 continue
-            if refusal := update_refusal(principal, key, now):
+            if refusal := update_refusal(principal, key, now, KeyType.REST):
                 errors[key_id] = _error_dict(refusal_error(refusal, principal, key_id))
                 continue
             changed = _apply_update(key, request, snapshot)

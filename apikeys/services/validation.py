@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..durations import now_ms, parse_duration
 from ..errors import ApiError, ParseFailed, ValidationFailed, reject_unknown
-from ..privileges import validate_role_descriptors
+from ..models import KeyType
+from ..privileges import cross_cluster, validate_role_descriptors
 
 MAX_NAME_LENGTH = 256
 CREATE_FIELDS = {"name", "expiration", "role_descriptors", "metadata"}
 UPDATE_FIELDS = {"role_descriptors", "metadata", "expiration"}
+CROSS_CLUSTER_FIELDS = {"name", "expiration", "access", "metadata"}
+CROSS_CLUSTER_UPDATE_FIELDS = {"access", "metadata", "expiration"}
 
 
 def require_object(body: Any, what: str) -> Mapping[str, Any]:
@@ -75,12 +78,15 @@ def validate_descriptors(value: Any) -> dict[str, dict]:
 
 @dataclass(frozen=True)
 class KeyRequest:
-    """A validated create request: nothing is written until every field has passed."""
+    """A validated create request: nothing is written until every field has passed. A cross-cluster key's
+    role descriptors are the one Elasticsearch builds from its `access`."""
 
     name: str
     expiration: datetime | None
     role_descriptors: dict[str, dict]
     metadata: dict[str, Any]
+    type: str = KeyType.REST
+    access: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_key_request(body: Any, what: str = "create_api_key") -> KeyRequest:
@@ -94,12 +100,29 @@ def parse_key_request(body: Any, what: str = "create_api_key") -> KeyRequest:
     )
 
 
+def parse_cross_cluster_request(body: Any) -> KeyRequest:
+    what = "create_cross_cluster_api_key"
+    body = require_object(body, what)
+    reject_unknown_fields(body, CROSS_CLUSTER_FIELDS, what)
+    name = validate_name(body.get("name"))
+    access = cross_cluster.validate_access(body.get("access"))
+    return KeyRequest(
+        name=name,
+        expiration=validate_expiration(body.get("expiration")),
+        role_descriptors=cross_cluster.role_descriptors(access),
+        metadata=validate_metadata(body.get("metadata")),
+        type=KeyType.CROSS_CLUSTER,
+        access=access,
+    )
+
+
 @dataclass(frozen=True)
 class UpdateRequest:
     role_descriptors: dict[str, dict] | None
     metadata: dict[str, Any] | None
     expiration: datetime | None
     expiration_given: bool
+    access: dict[str, Any] | None = None
 
 
 def parse_update(body: Any, allowed: set[str] = UPDATE_FIELDS, what: str = "update_api_key") -> UpdateRequest:
@@ -112,4 +135,20 @@ def parse_update(body: Any, allowed: set[str] = UPDATE_FIELDS, what: str = "upda
         metadata=validate_metadata(body["metadata"]) if body.get("metadata") is not None else None,
         expiration=validate_expiration(body.get("expiration")),
         expiration_given=body.get("expiration") is not None,
+    )
+
+
+def parse_cross_cluster_update(body: Any) -> UpdateRequest:
+    what = "update_cross_cluster_api_key"
+    body = require_object(body if body is not None else {}, what)
+    reject_unknown_fields(body, CROSS_CLUSTER_UPDATE_FIELDS, what)
+    if all(body.get(name) is None for name in CROSS_CLUSTER_UPDATE_FIELDS):
+        raise ValidationFailed("must update either [access] or [metadata] for cross-cluster API keys")
+    access = cross_cluster.validate_access(body["access"]) if body.get("access") is not None else None
+    return UpdateRequest(
+        role_descriptors=cross_cluster.role_descriptors(access) if access is not None else None,
+        metadata=validate_metadata(body["metadata"]) if body.get("metadata") is not None else None,
+        expiration=validate_expiration(body.get("expiration")),
+        expiration_given=body.get("expiration") is not None,
+        access=access,
     )
