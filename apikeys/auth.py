@@ -1,4 +1,5 @@
-"""Who is calling the JSON API: `Authorization: ApiKey <encoded>` or `Basic <user:pass>`, nothing else.
+"""Who is calling the JSON API: `Authorization: ApiKey <encoded>`, `Basic <user:pass>` or `Bearer <token>` (an
+OAuth2 access token from `/_security/oauth2/token`), nothing else.
 
 Successful verifications are remembered (`caching`: this process, then the shared cache), like
 Elasticsearch's realm and API key caches: a warm request never runs a slow hash. The key's row is still read
@@ -33,6 +34,7 @@ from .errors import AuthenticationFailed, TooManyFailures
 from .http import client_address
 from .models import ApiKey, KeyType, User
 from .principals import Principal
+from .services import tokens
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,9 @@ def authenticate(request: HttpRequest) -> Principal:
             principal = Principal.for_api_key(authenticate_api_key(credentials.strip()))
         elif scheme == "basic":
             principal = Principal.for_user(authenticate_basic(credentials.strip()))
+        elif scheme == "bearer":
+            principal = Principal.for_user(tokens.authenticate_token(credentials.strip()))
+            principal.by_token = True
         else:
             raise AuthenticationFailed("missing authentication credentials for REST request")
     except AuthenticationFailed as failure:

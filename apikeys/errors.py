@@ -40,6 +40,10 @@ class ApiError(Exception):
         """Fields of the error body beyond `type` and `reason`."""
         return {}
 
+    def wire_body(self) -> dict[str, Any] | None:
+        """A whole error body of another shape than Elasticsearch's usual one, or None for the usual one."""
+        return None
+
 
 class ValidationFailed(ApiError):
     """Elasticsearch's `Validation Failed: 1: …;2: …;`, every problem found at once."""
@@ -81,7 +85,7 @@ class AuthenticationFailed(ApiError):
         self.username = username
 
 
-WWW_AUTHENTICATE = 'ApiKey, Basic realm="security", charset="UTF-8"'
+WWW_AUTHENTICATE = 'ApiKey, Basic realm="security", charset="UTF-8", Bearer realm="security"'
 
 
 class TooManyFailures(ApiError):
@@ -94,6 +98,17 @@ class TooManyFailures(ApiError):
             headers={"Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after
+
+
+class TokenRefused(ApiError):
+    """The token endpoint's refusals, in OAuth2's shape (RFC 6749 5.2) as Elasticsearch answers them:
+    `{"error": "invalid_grant", "error_description": "..."}`. `error` is the OAuth2 error code."""
+
+    def __init__(self, code: str, description: str):
+        super().__init__(description, error_type=code)
+
+    def wire_body(self) -> dict[str, Any]:
+        return {"error": self.error_type, "error_description": self.reason}
 
 
 class ContentTooLong(ApiError):

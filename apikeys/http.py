@@ -31,7 +31,10 @@ def es_response(
 
 
 def es_error_body(error: ApiError) -> dict[str, Any]:
-    """`{"error": {"root_cause": [cause], **cause}, "status": N}`, as Elasticsearch answers every failure."""
+    """`{"error": {"root_cause": [cause], **cause}, "status": N}`, as Elasticsearch answers every failure (but
+    the token endpoint's, which answer in OAuth2's shape)."""
+    if (body := error.wire_body()) is not None:
+        return body
     cause = {"type": error.error_type, "reason": error.reason, **error.wire_fields()}
     return {"error": {"root_cause": [cause], **cause}, "status": error.status}
 

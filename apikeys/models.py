@@ -295,6 +295,8 @@ class Token(models.Model):
     access_hash = models.CharField(max_length=64, unique=True)
     refresh_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
+    # Who asked for it: only the same client may refresh it, as in Elasticsearch.
+    client = models.CharField(max_length=150, blank=True, default="")
     grant_type = models.CharField(max_length=32)
     created = models.DateTimeField(default=timezone.now)
     expires = models.DateTimeField()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -36,6 +37,7 @@ def user_roles(user: User) -> dict[str, dict]:
 class Principal:
     user: User
     api_key: ApiKey | None = None
+    by_token: bool = False  # authenticated with an OAuth2 access token (`Authorization: Bearer`)
     role_sets: list[RoleSet] = field(default_factory=list)
     client_address: str | None = None
     _cluster: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
@@ -58,6 +60,29 @@ class Principal:
     @classmethod
     def for_api_key(cls, key: ApiKey) -> Principal:
         return cls(user=key.owner, api_key=key, role_sets=key_role_sets(key.role_descriptors, key.limited_by))
+
+    def authentication(self) -> dict[str, Any]:
+        """Who this is, as `_authenticate` (and the token endpoint) describe an authentication."""
+        user = self.user
+        out: dict[str, Any] = {
+            "username": user.username,
+            "roles": [] if self.api_key else user_role_names(user),
+            "full_name": user.full_name or None,
+            "email": user.email or None,
+            "metadata": user.metadata or {},
+            "enabled": user.is_active,
+        }
+        if self.api_key is not None:
+            realm = {"name": "_es_api_key", "type": "_es_api_key"}
+            out.update(authentication_realm=realm, lookup_realm=realm, authentication_type="api_key")
+            out["api_key"] = {"id": self.api_key.id, "name": self.api_key.name}
+            if self.api_key.managed:
+                out["api_key"]["managed"] = True
+        else:
+            realm = {"name": user.realm, "type": "native"}
+            kind = "token" if self.by_token else "realm"
+            out.update(authentication_realm=realm, lookup_realm=realm, authentication_type=kind)
+        return out
 
     def description(self) -> str:
         """Who this is, as Elasticsearch's refusals say it: the user and the roles that apply (those assigned

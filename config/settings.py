@@ -139,6 +139,9 @@ APIKEYS_AUTH_FAILURES_PER_CLIENT = int(os.environ.get("APIKEYS_AUTH_FAILURES_PER
 APIKEYS_SIGN_IN_FAILURES = int(os.environ.get("APIKEYS_SIGN_IN_FAILURES", 5))
 APIKEYS_SIGN_IN_WINDOW_SECONDS = int(os.environ.get("APIKEYS_SIGN_IN_WINDOW_SECONDS", 900))
 APIKEYS_CLUSTER_NAME = os.environ.get("APIKEYS_CLUSTER_NAME", "apikeys-console")
+# OAuth2 tokens (`/_security/oauth2/token`): an access token's life, and its refresh token's (single use).
+APIKEYS_TOKEN_EXPIRATION_SECONDS = int(os.environ.get("APIKEYS_TOKEN_EXPIRATION_SECONDS", 20 * 60))
+APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS = int(os.environ.get("APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS", 24 * 3600))
 
 LOGGING = {
     "version": 1,

@@ -115,7 +115,7 @@ def b64(text: bytes) -> str:
         (f"ApiKey {b64(b':secret-only')}", "invalid ApiKey value"),
         (f"ApiKey {b64(b'id-only:')}", "invalid ApiKey value"),
         (f"ApiKey {b64(bytes([255, 58, 97]))}", "invalid ApiKey value"),
-        ("Bearer abc", "missing authentication credentials"),
+        ("Bearer abc", "token malformed or unknown"),
         ("Basic !!!", "invalid basic authentication header value"),
         (f"Basic {b64(b'alice')}", "invalid basic authentication header value"),
         (f"Basic {b64(b'alice:wrong-password')}", "unable to authenticate user [alice]"),

@@ -26,6 +26,11 @@ def grant_api_key(call: Call) -> dict:
     return services.grant_api_key(call.principal, call.body(required=True)).to_dict()
 
 
+def bulk_grant_api_keys(call: Call) -> dict:
+    created = services.bulk_grant_api_keys(call.principal, call.body(required=True))
+    return {"created": [key.to_dict() for key in created]}
+
+
 def get_api_keys(call: Call) -> Any:
     selectors = services.KeySelectors(
         id=call.param("id"),
@@ -103,6 +108,7 @@ query_view = endpoint(params={"GET": QUERY_PARAMS, "POST": QUERY_PARAMS}, GET=qu
 update_view = endpoint(PUT=update_api_key)
 bulk_update_view = endpoint(POST=bulk_update_api_keys)
 grant_view = endpoint(POST=grant_api_key)
+bulk_grant_view = endpoint(POST=bulk_grant_api_keys)
 clear_cache_view = endpoint(POST=clear_api_key_cache)
 cross_cluster_view = endpoint(POST=create_cross_cluster_api_key)
 cross_cluster_update_view = endpoint(PUT=update_cross_cluster_api_key)

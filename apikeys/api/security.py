@@ -1,4 +1,4 @@
-"""Who am I and what may I do, roles and users: the endpoints around the keys."""
+"""Who am I and what may I do, roles, users, application privileges and tokens: the endpoints around the keys."""
 
 from __future__ import annotations
 
@@ -6,33 +6,13 @@ from typing import Any
 
 from .. import services
 from ..models import User
-from ..principals import user_role_names
 from ..privileges import actions
 from ..services import accounts
 from .wire import Call, endpoint
 
 
 def authenticate_info(call: Call) -> dict:
-    principal = call.principal
-    user = principal.user
-    out = {
-        "username": user.username,
-        "roles": [] if principal.api_key else user_role_names(user),
-        "full_name": user.full_name or None,
-        "email": user.email or None,
-        "metadata": user.metadata or {},
-        "enabled": user.is_active,
-    }
-    if principal.api_key is not None:
-        realm = {"name": "_es_api_key", "type": "_es_api_key"}
-        out.update(authentication_realm=realm, lookup_realm=realm, authentication_type="api_key")
-        out["api_key"] = {"id": principal.api_key.id, "name": principal.api_key.name}
-        if principal.api_key.managed:
-            out["api_key"]["managed"] = True
-    else:
-        realm = {"name": user.realm, "type": "native"}
-        out.update(authentication_realm=realm, lookup_realm=realm, authentication_type="realm")
-    return out
+    return call.principal.authentication()
 
 
 def check_privileges(call: Call) -> dict:
@@ -96,6 +76,14 @@ def delete_privileges(call: Call, application: str, name: str) -> Any:
     return answer, (200 if found else 404)
 
 
+def get_token(call: Call) -> dict:
+    return services.tokens.create_token(call.principal, call.body(required=True))
+
+
+def invalidate_token(call: Call) -> dict:
+    return services.tokens.invalidate_tokens(call.principal, call.body(required=True))
+
+
 authenticate_view = endpoint(GET=authenticate_info)
 has_privileges_view = endpoint(GET=check_privileges, POST=check_privileges)
 roles_view = endpoint(GET=get_roles)
@@ -105,3 +93,4 @@ user_view = endpoint(GET=get_users, PUT=put_user, POST=put_user, DELETE=delete_u
 privileges_view = endpoint(GET=get_privileges, PUT=put_privileges, POST=put_privileges)
 application_privileges_view = endpoint(GET=get_privileges)
 privilege_view = endpoint(GET=get_privileges, DELETE=delete_privileges)
+token_view = endpoint(POST=get_token, DELETE=invalidate_token)

@@ -18,7 +18,7 @@ def build_document() -> dict[str, Any]:
             "description": "The paths, bodies and answers of Elasticsearch's security API for API keys, roles "
             "and users. Every answer carries `X-Elastic-Product: Elasticsearch`.",
         },
-        "security": [{"ApiKey": []}, {"basic": []}],
+        "security": [{"ApiKey": []}, {"basic": []}, {"bearer": []}],
         "tags": [{"name": name} for name in ("API keys", "Authentication", "Roles", "Users", "Application privileges")],
         "paths": {**keys.paths(), **security.paths()},
         "components": {
@@ -37,6 +37,11 @@ def build_document() -> dict[str, Any]:
                     "from the create answer.",
                 },
                 "basic": {"type": "http", "scheme": "basic", "description": "A native user's username and password."},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An access token from `POST /_security/oauth2/token`.",
+                },
             },
         },
     }

@@ -68,6 +68,24 @@ NAME: Schema = {
     "maxLength": 256,
     "description": "No leading or trailing space, no leading `_`, no control characters.",
 }
+GRANT_CREDENTIALS: dict[str, Schema] = {
+    "grant_type": {"enum": ["password", "access_token"]},
+    "username": {"type": "string", "minLength": 1, "description": "With `password`: the user the key is for."},
+    "password": {"type": "string", "minLength": 1},
+    "access_token": {
+        "type": "string",
+        "minLength": 1,
+        "description": "With `access_token`: a token of the user the key is for (`/_security/oauth2/token`).",
+    },
+    "run_as": nullable({"type": "string", "description": "A user the granted user may run as: owns the key."}),
+}
+GRANT_RULES = [
+    {
+        "if": {"properties": {"grant_type": {"const": "password"}}},
+        "then": {"required": ["username", "password"], "not": {"required": ["access_token"]}},
+        "else": {"required": ["access_token"], "properties": {"username": False, "password": False}},
+    }
+]
 SORT_ORDER: Schema = {"enum": ["asc", "desc"]}
 SORT_ITEM: Schema = {
     "anyOf": [
@@ -223,14 +241,19 @@ SCHEMAS: dict[str, Schema] = {
         ("invalidated_api_keys", "previously_invalidated_api_keys", "error_count"),
     ),
     "GrantRequest": closed(
+        {**GRANT_CREDENTIALS, "api_key": ref("CreateApiKeyRequest")}, ("grant_type", "api_key"), allOf=GRANT_RULES
+    ),
+    "BulkGrantRequest": closed(
         {
-            "grant_type": {"const": "password"},
-            "username": {"type": "string", "minLength": 1},
-            "password": {"type": "string", "minLength": 1},
-            "run_as": nullable({"type": "string", "description": "A user the granted user may run as: owns the key."}),
-            "api_key": ref("CreateApiKeyRequest"),
+            **GRANT_CREDENTIALS,
+            "api_keys": {"type": "array", "minItems": 1, "items": ref("CreateApiKeyRequest")},
         },
-        ("grant_type", "username", "password", "api_key"),
+        ("grant_type", "api_keys"),
+        allOf=GRANT_RULES,
+    ),
+    "BulkGrantResponse": closed(
+        {"created": {"type": "array", "items": ref("CreateApiKeyResponse"), "description": "In request order."}},
+        ("created",),
     ),
     "ClearCacheResponse": closed(
         {
@@ -314,6 +337,15 @@ def paths() -> dict[str, Any]:
                 "Create an API key for another user, given that user's password",
                 answer("The new key, with its secret.", ref("CreateApiKeyResponse")),
                 body=json_body("GrantRequest", True),
+            )
+        },
+        "/_security/api_key/_bulk_grant": {
+            "post": operation(
+                "bulkGrantApiKeys",
+                tag,
+                "Create several API keys for another user, given that user's credentials once",
+                answer("The new keys, with their secrets, in request order.", ref("BulkGrantResponse")),
+                body=json_body("BulkGrantRequest", True),
             )
         },
         "/_security/api_key/{ids}/_clear_cache": {

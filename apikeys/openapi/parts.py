@@ -154,9 +154,14 @@ def operation(
     params: list[dict[str, Any]] | None = None,
     forbidden: bool = True,
     not_found: dict[str, Any] | None = None,
+    bad_request: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One operation with the error answers every endpoint can give: 400, 401, (403), (404), 405, 413, 429."""
-    responses: dict[str, Any] = {"200": ok, "400": response_ref("BadRequest"), "401": response_ref("Unauthenticated")}
+    responses: dict[str, Any] = {
+        "200": ok,
+        "400": bad_request or response_ref("BadRequest"),
+        "401": response_ref("Unauthenticated"),
+    }
     if forbidden:
         responses["403"] = response_ref("Forbidden")
     if not_found is not None:

@@ -61,7 +61,7 @@ SCHEMAS: dict[str, Schema] = {
             "enabled": {"type": "boolean"},
             "authentication_realm": REALM,
             "lookup_realm": REALM,
-            "authentication_type": {"enum": ["realm", "api_key"]},
+            "authentication_type": {"enum": ["realm", "api_key", "token"]},
             "api_key": closed(
                 {"id": KEY_ID, "name": {"type": "string"}, "managed": {"const": True}},
                 ("id", "name"),
@@ -163,6 +163,57 @@ SCHEMAS: dict[str, Schema] = {
             "additionalProperties": closed({"found": {"type": "boolean"}}, ("found",)),
         },
     },
+    "TokenRequest": closed(
+        {
+            "grant_type": {"enum": ["password", "client_credentials", "refresh_token"]},
+            "username": {"type": "string", "description": "With `password`."},
+            "password": {"type": "string", "description": "With `password`."},
+            "refresh_token": {"type": "string", "description": "With `refresh_token`: used up by the refresh."},
+            "scope": {"type": "string", "description": "Echoed; no scopes are defined."},
+            "kerberos_ticket": {"type": "string", "description": "Accepted by the parser; no Kerberos realm here."},
+        },
+        ("grant_type",),
+    ),
+    "TokenResponse": closed(
+        {
+            "access_token": {"type": "string", "description": "For `Authorization: Bearer <access_token>`."},
+            "type": {"const": "Bearer"},
+            "expires_in": {"type": "integer", "description": "Seconds the access token lives."},
+            "scope": {"type": "string"},
+            "refresh_token": {
+                "type": "string",
+                "description": "Not for `client_credentials`: one new pair, once, within 24 hours.",
+            },
+            "authentication": ref("AuthenticateResponse"),
+        },
+        ("access_token", "type", "expires_in", "authentication"),
+    ),
+    "TokenError": closed(
+        {
+            "error": {"enum": ["invalid_request", "unsupported_grant_type", "invalid_grant"]},
+            "error_description": {"type": "string"},
+        },
+        ("error", "error_description"),
+        description="OAuth2's error shape (RFC 6749 5.2), as Elasticsearch's token endpoint answers.",
+    ),
+    "InvalidateTokenRequest": closed(
+        {
+            "token": {"type": "string", "description": "An access token."},
+            "refresh_token": {"type": "string"},
+            "username": {"type": "string", "description": "Every token of this user."},
+            "realm_name": {"type": "string", "description": "Every token of this realm's users."},
+        },
+        minProperties=1,
+    ),
+    "InvalidateTokenResponse": closed(
+        {
+            "invalidated_tokens": {"type": "integer", "minimum": 0},
+            "previously_invalidated_tokens": {"type": "integer", "minimum": 0},
+            "error_count": {"type": "integer", "minimum": 0},
+            "error_details": {"type": "array", "items": OBJECT},
+        },
+        ("invalidated_tokens", "previously_invalidated_tokens", "error_count"),
+    ),
     "FoundResponse": closed({"found": {"type": "boolean"}}, ("found",)),
 }
 
@@ -187,6 +238,26 @@ def caller_paths() -> dict[str, Any]:
         "/_security/user/_has_privileges": {
             "get": operation("hasPrivileges", tag, "Check the caller's privileges", **check),
             "post": operation("hasPrivilegesWithPost", tag, "Check the caller's privileges", **check),
+        },
+        "/_security/oauth2/token": {
+            "post": operation(
+                "getToken",
+                tag,
+                "Get an access token (and a refresh token)",
+                answer("The token, and whom it authenticates.", ref("TokenResponse")),
+                body=json_body("TokenRequest", True),
+                bad_request=answer(
+                    "A malformed body (Elasticsearch's error shape), or a refused grant (OAuth2's).",
+                    {"anyOf": [ref("ErrorResponse"), ref("TokenError")]},
+                ),
+            ),
+            "delete": operation(
+                "invalidateToken",
+                tag,
+                "Invalidate tokens",
+                answer("How many tokens were invalidated.", ref("InvalidateTokenResponse")),
+                body=json_body("InvalidateTokenRequest", True),
+            ),
         },
     }
 

@@ -4,10 +4,12 @@ Services check who may do what (a `Principal`), validate input completely before
 raise `ApiError`s in Elasticsearch's words. Views and the JSON API only parse and render.
 """
 
-from . import app_privileges
+from . import app_privileges, tokens
 from .create import (
+    BULK_GRANT_FIELDS,
     GRANT_FIELDS,
     CreatedKey,
+    bulk_grant_api_keys,
     create_api_key,
     create_cross_cluster_api_key,
     create_managed_api_key,
@@ -18,6 +20,8 @@ from .reads import KeySelectors, check_limited_by, get_api_keys, readable_keys
 from .update import UpdateRefusal, bulk_update_api_keys, update_api_key, update_refusal
 from .validation import (
     CREATE_FIELDS,
+    CROSS_CLUSTER_FIELDS,
+    CROSS_CLUSTER_UPDATE_FIELDS,
     MAX_NAME_LENGTH,
     UPDATE_FIELDS,
     validate_descriptors,
@@ -27,7 +31,12 @@ from .validation import (
 
 __all__ = [
     "app_privileges",
+    "tokens",
+    "bulk_grant_api_keys",
+    "BULK_GRANT_FIELDS",
     "CREATE_FIELDS",
+    "CROSS_CLUSTER_FIELDS",
+    "CROSS_CLUSTER_UPDATE_FIELDS",
     "GRANT_FIELDS",
     "INVALIDATE_FIELDS",
     "MAX_NAME_LENGTH",

@@ -13,10 +13,11 @@ from django.db import transaction
 
 from .. import audit, keys
 from ..durations import epoch_millis, now_ms
-from ..errors import ApiError, Forbidden, ValidationFailed
+from ..errors import ApiError, AuthenticationFailed, Forbidden, ParseFailed, ValidationFailed
 from ..models import SERVICE_ACCOUNT_USERNAME, ApiKey, User
 from ..principals import Principal, user_roles
 from ..privileges import actions, can_run_as, grants_nothing
+from . import tokens
 from .validation import (
     KeyRequest,
     parse_cross_cluster_request,
@@ -30,7 +31,10 @@ from .writes import keys_written
 
 log = logging.getLogger(__name__)
 
-GRANT_FIELDS = {"grant_type", "username", "password", "run_as", "api_key"}
+GRANT_FIELDS = {"grant_type", "username", "password", "access_token", "run_as", "api_key"}
+BULK_GRANT_FIELDS = GRANT_FIELDS - {"api_key"} | {"api_keys"}
+# Per grant type: the credential fields it needs (the others are refused).
+GRANT_CREDENTIALS = {"password": ("username", "password"), "access_token": ("access_token",)}
 
 
 @dataclass
@@ -115,37 +119,85 @@ def create_cross_cluster_api_key(principal: Principal, body: Any) -> CreatedKey:
 
 
 def grant_api_key(principal: Principal, body: Any) -> CreatedKey:
+    """A key for another user, who lends their credentials (a password or an access token) for it."""
     if not principal.has_cluster("grant_api_key"):
         raise principal.denied(actions.API_KEY_GRANT)
     body = require_object(body, "grant_api_key")
     reject_unknown_fields(body, GRANT_FIELDS, "grant_api_key")
-    problems = []
-    if body.get("grant_type") != "password":
-        problems.append("[grant_type] must be [password]" if body.get("grant_type") else "[grant_type] is required")
-    for field in ("username", "password"):
-        if not isinstance(body.get(field), str) or not body.get(field):
-            problems.append(f"[{field}] is required for grant_type [password]")
+    problems = _grant_problems(body)
     if not isinstance(body.get("api_key"), Mapping):
         problems.append("[api_key] is required")
     if problems:
         raise ValidationFailed(*problems)
     request = parse_key_request(body["api_key"], "grant_api_key.api_key")
-    user = authenticate_password(username=body["username"], password=body["password"])
-    if user is None or not user.is_active or user.is_service_account:
-        raise Forbidden(f"unable to authenticate user [{body['username']}] for action [grant_api_key]")
-    owner = user
-    if body.get("run_as") is not None:
-        run_as = body["run_as"]
-        granted = Principal.for_user(user)
-        target = User.objects.filter(username=run_as, is_active=True, is_service_account=False).first()
-        if target is None or not can_run_as(granted.role_sets, str(run_as)):
-            raise Forbidden(
-                f"action [{actions.API_KEY_GRANT}] is unauthorized for {granted.description()}, "
-                f"because user [{user.username}] is unauthorized to run as [{run_as}]"
-            )
-        owner = target
+    owner = _grantor(body, actions.API_KEY_GRANT)
     with transaction.atomic():
         return _insert_key(owner, request, user_roles(owner), principal, audit.Action.GRANT)
+
+
+def bulk_grant_api_keys(principal: Principal, body: Any) -> list[CreatedKey]:
+    """Several keys for one user and one lent credential: every request checked before any key is written."""
+    if not principal.has_cluster("grant_api_key"):
+        raise principal.denied(actions.API_KEY_BULK_GRANT)
+    body = require_object(body, "bulk_grant_api_key")
+    reject_unknown_fields(body, BULK_GRANT_FIELDS, "bulk_grant_api_key")
+    problems = _grant_problems(body)
+    requests = body.get("api_keys")
+    if requests is not None and not isinstance(requests, list):
+        raise ParseFailed("[bulk_grant_api_key] field [api_keys] must be an array of objects")
+    if not requests:
+        problems.append("[api_keys] must not be empty")
+    if problems:
+        raise ValidationFailed(*problems)
+    parsed = [parse_key_request(r, f"bulk_grant_api_key.api_keys[{i}]") for i, r in enumerate(requests)]
+    owner = _grantor(body, actions.API_KEY_BULK_GRANT)
+    limited_by = user_roles(owner)
+    with transaction.atomic():
+        return [_insert_key(owner, request, limited_by, principal, audit.Action.GRANT) for request in parsed]
+
+
+def _grant_problems(body: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a grant's credentials, in Elasticsearch's words (its `Grant.validate`)."""
+    grant_type = body.get("grant_type")
+    if not grant_type:
+        return ["[grant_type] is required"]
+    if grant_type not in GRANT_CREDENTIALS:
+        return [f"grant_type [{grant_type}] is not supported"]
+    problems = []
+    for field in ("username", "password", "access_token"):
+        given = body.get(field) is not None
+        if field in GRANT_CREDENTIALS[grant_type] and (not isinstance(body.get(field), str) or not body[field]):
+            problems.append(f"[{field}] is required for grant_type [{grant_type}]")
+        elif field not in GRANT_CREDENTIALS[grant_type] and given:
+            problems.append(f"[{field}] is not supported for grant_type [{grant_type}]")
+    if body.get("run_as") is not None and not isinstance(body["run_as"], str):
+        problems.append("[run_as] must be a string")
+    return problems
+
+
+def _grantor(body: Mapping[str, Any], action: str) -> User:
+    """Who will own the granted keys: the user the credentials authenticate, or the user it runs as."""
+    if body["grant_type"] == "password":
+        user = authenticate_password(username=body["username"], password=body["password"])
+        if user is None or not user.is_active or user.is_service_account:
+            raise Forbidden(f"unable to authenticate user [{body['username']}] for action [{action}]")
+    else:
+        try:
+            user = tokens.authenticate_token(body["access_token"])
+        except AuthenticationFailed as failure:
+            reason = f"unable to authenticate with the access token for action [{action}]: {failure.reason}"
+            raise Forbidden(reason) from failure
+    if body.get("run_as") is None:
+        return user
+    run_as = body["run_as"]
+    granted = Principal.for_user(user)
+    target = User.objects.filter(username=run_as, is_active=True, is_service_account=False).first()
+    if target is None or not can_run_as(granted.role_sets, run_as):
+        raise Forbidden(
+            f"action [{action}] is unauthorized for {granted.description()}, "
+            f"because user [{user.username}] is unauthorized to run as [{run_as}]"
+        )
+    return target
 
 
 def create_managed_api_key(name: str, expiration: str | None = None) -> CreatedKey:

@@ -20,6 +20,7 @@ from ..models import ApiKey, KeyType
 from ..principals import Principal
 from ..privileges import actions
 from ..query import name_filter
+from . import tokens
 from .validation import reject_unknown_fields, require_object
 from .writes import by_ids, keys_written
 
@@ -150,8 +151,10 @@ def cross_cluster_refusal(key_id: str) -> dict[str, str]:
 
 
 def purge_if_due() -> int:
-    """Run the retention purge at most once per interval, whichever process or worker asks first."""
+    """Run the retention purge at most once per interval, whichever process or worker asks first; tokens
+    nobody can use any more go at the same time."""
     if caching.claim(caching.PURGE_DUE, settings.APIKEYS_PURGE_INTERVAL_SECONDS):
+        tokens.purge_tokens()
         return purge_api_keys()
     return 0
 
