@@ -15,7 +15,8 @@ from . import services
 from .errors import ApiError
 from .jsontext import JsonProblem, line_of, parse_object
 from .listing import DEFAULT_STATUS_LABEL, TYPES, KeyFilters
-from .models import AuditEvent, KeyStatus
+from .models import AuditEvent, KeyStatus, KeyType
+from .privileges import cross_cluster
 
 BOOKS_READ_ONLY = {
     "books-read-only": {
@@ -48,6 +49,8 @@ def json_field_value(field: str, text: str) -> Any:
     try:
         if field == "role_descriptors":
             return services.validate_descriptors(data)
+        if field == "access":
+            return cross_cluster.validate_access(data)
         return services.validate_metadata(data)
     except ApiError as error:
         message = f"{error.message} (at {error.path})" if error.path else error.message
@@ -76,10 +79,18 @@ class JsonEditorsMixin:
             raise forms.ValidationError(f"{problem.message}{where}") from problem
 
 
+EDITORS = ("role_descriptors", "access", "metadata")
+KEY_TYPES = [(KeyType.REST.value, "User API key"), (KeyType.CROSS_CLUSTER.value, "Cross-cluster API key")]
+
+
 class CreateKeyForm(JsonEditorsMixin, forms.Form):
+    """A user API key (its privileges optionally restricted) or a cross-cluster key (its Access)."""
+
     name = forms.CharField(
         max_length=services.MAX_NAME_LENGTH, strip=False, error_messages={"required": "Enter a name."}
     )
+    type = forms.ChoiceField(required=False, choices=KEY_TYPES, initial=KeyType.REST.value, label="Type")
+    access = JsonEditorField(editor="access", label="Access", initial=pretty(cross_cluster.DEFAULT_ACCESS))
     restrict = forms.BooleanField(required=False, label="Restrict privileges")
     role_descriptors = JsonEditorField(
         editor="role_descriptors", label="Role descriptors", initial=pretty(BOOKS_READ_ONLY)
@@ -98,8 +109,15 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
         except ApiError as error:
             raise forms.ValidationError(error.message) from error
 
+    @property
+    def cross_cluster(self) -> bool:
+        return self.data.get("type") == KeyType.CROSS_CLUSTER
+
     def clean_role_descriptors(self) -> Any:
-        return self.clean_editor("role_descriptors") if self.data.get("restrict") else {}
+        return self.clean_editor("role_descriptors") if self.data.get("restrict") and not self.cross_cluster else {}
+
+    def clean_access(self) -> Any:
+        return self.clean_editor("access") if self.cross_cluster else {}
 
     def clean_metadata(self) -> Any:
         return self.clean_editor("metadata") if self.data.get("include_metadata") else {}
@@ -114,7 +132,9 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
         """The create request the JSON API would receive."""
         data = self.cleaned_data
         body: dict[str, Any] = {"name": data["name"]}
-        if data.get("restrict"):
+        if self.cross_cluster:
+            body["access"] = data["access"]
+        elif data.get("restrict"):
             body["role_descriptors"] = data["role_descriptors"]
         if data.get("expire"):
             body["expiration"] = f"{data['expire_amount']}{UNIT_SUFFIX[data['expire_unit'] or 'days']}"
@@ -124,16 +144,29 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
 
 
 class UpdateKeyForm(JsonEditorsMixin, forms.Form):
+    """A user key's Role descriptors and Metadata, or a cross-cluster key's Access and Metadata."""
+
     role_descriptors = JsonEditorField(editor="role_descriptors", label="Role descriptors")
+    access = JsonEditorField(editor="access", label="Access")
     metadata = JsonEditorField(editor="metadata", label="Metadata")
+
+    def __init__(self, *args: Any, key_type: str = KeyType.REST, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.key_type = key_type
+        del self.fields["role_descriptors" if key_type == KeyType.CROSS_CLUSTER else "access"]
 
     def clean_role_descriptors(self) -> Any:
         return self.clean_editor("role_descriptors")
+
+    def clean_access(self) -> Any:
+        return self.clean_editor("access")
 
     def clean_metadata(self) -> Any:
         return self.clean_editor("metadata")
 
     def to_body(self) -> dict[str, Any]:
+        if self.key_type == KeyType.CROSS_CLUSTER:
+            return {"access": self.cleaned_data["access"], "metadata": self.cleaned_data["metadata"]}
         return {"role_descriptors": self.cleaned_data["role_descriptors"], "metadata": self.cleaned_data["metadata"]}
 
 

@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 
 from .caching import cached_count
 from .lookups import escape_wildcard
-from .models import MANAGED_CLAUSE, ApiKey, KeyStatus, OwnerKeyCount
+from .models import MANAGED_CLAUSE, ApiKey, KeyStatus, KeyType, OwnerKeyCount
 from .principals import Principal
 from .query import compile_query, walking_the_sort
 
@@ -33,11 +33,29 @@ SORTS = {
 }
 PER_PAGE_CHOICES = [25, 50, 100]
 # What a row of the list shows (and who may delete it): not the role descriptors, which are most of a row.
-ROW_FIELDS = ("id", "name", "owner", "username", "creation", "expiration", "invalidated", "managed", "last_used")
+ROW_FIELDS = (
+    "id",
+    "name",
+    "type",
+    "owner",
+    "username",
+    "creation",
+    "expiration",
+    "invalidated",
+    "managed",
+    "last_used",
+)
 ROW_ATTNAMES = [ApiKey._meta.get_field(name).attname for name in ROW_FIELDS]
 # Stepping over this many rows to a page costs little even when they are read whole; beyond it, ids first.
 READ_ROWS_WHEN_SKIPPING = 1_000
-TYPES = {"personal": "Personal", "managed": "Managed"}
+# The Type filter's values. Every key is exactly one: a cross-cluster key is that, whatever its metadata says.
+TYPES = {"personal": "Personal", "managed": "Managed", "cross_cluster": "Cross-cluster"}
+CROSS_CLUSTER_CLAUSE: dict[str, Any] = {"term": {"type": KeyType.CROSS_CLUSTER.value}}
+TYPE_CLAUSES: dict[str, dict[str, Any]] = {
+    "personal": {"bool": {"must_not": [MANAGED_CLAUSE, CROSS_CLUSTER_CLAUSE]}},
+    "managed": {"bool": {"filter": [MANAGED_CLAUSE], "must_not": [CROSS_CLUSTER_CLAUSE]}},
+    "cross_cluster": CROSS_CLUSTER_CLAUSE,
+}
 # The default view (no status chosen) shows every key that is not invalidated.
 DEFAULT_STATUS_LABEL = "Active and expired"
 # The Owner filter lists at most this many owners (by name); the search box finds the others.
@@ -76,14 +94,19 @@ class KeyFilters:
     def query(self) -> dict[str, Any]:
         """The search and filters as one query-DSL clause."""
         must: list[dict[str, Any]] = [self.search_clause()] if self.q.strip() else []
-        if self.type == "managed":
-            must.append(MANAGED_CLAUSE)
-        elif self.type == "personal":
-            must.append({"bool": {"must_not": [MANAGED_CLAUSE]}})
+        if self.type in TYPE_CLAUSES:
+            must.append(TYPE_CLAUSES[self.type])
         must.append(self.status_clause())
         if self.owner:
             must.append({"term": {"username": self.owner}})
         return {"bool": {"filter": must}}
+
+
+def type_of(key: ApiKey) -> str:
+    """Which of `TYPES` a key is: the rule of `TYPE_CLAUSES`, for one key in hand."""
+    if key.type == KeyType.CROSS_CLUSTER:
+        return "cross_cluster"
+    return "managed" if key.managed else "personal"
 
 
 def ordering(sort: str) -> tuple[str, list[str]]:
@@ -151,7 +174,7 @@ class KeyListing:
         The slow part at 100,000 keys: remembered until the next change to keys (or 30 s)."""
         scope = "all" if self.principal.can_read_all_keys else f"owner:{self.principal.user.pk}"
         return cached_count(
-            ["list", scope, self.query], self._count, rows=lambda counts: counts["personal"] + counts["managed"]
+            ["list", scope, self.query], self._count, rows=lambda counts: sum(counts[name] for name in TYPES)
         )
 
     @property
@@ -196,8 +219,9 @@ class KeyListing:
 
         counts = {status: count(KeyStatus(status).clause()) for status in (KeyStatus.EXPIRED, KeyStatus.INVALIDATED)}
         counts[KeyStatus.ACTIVE] = keys - counts[KeyStatus.EXPIRED] - counts[KeyStatus.INVALIDATED]
-        counts["managed"] = count(MANAGED_CLAUSE)
-        counts["personal"] = keys - counts["managed"]
+        counts["managed"] = count(TYPE_CLAUSES["managed"])
+        counts["cross_cluster"] = count(CROSS_CLUSTER_CLAUSE)
+        counts["personal"] = keys - counts["managed"] - counts["cross_cluster"]
         if self.filters.type or self.filters.owner:
             counts["total"] = count(self.query)
         else:  # the status filter alone (or none: every key not invalidated) is one of the counts above
@@ -208,13 +232,17 @@ class KeyListing:
     def _count_in_one_pass(self, searched: QuerySet) -> dict[str, Any]:
         clauses = {str(status): status.clause() for status in KeyStatus}
         # The keys counted already match the search: `total` need not test it again on every one of them.
-        clauses.update(managed=MANAGED_CLAUSE, total=replace(self.filters, q="").query())
+        clauses.update(
+            managed=TYPE_CLAUSES["managed"],
+            cross_cluster=CROSS_CLUSTER_CLAUSE,
+            total=replace(self.filters, q="").query(),
+        )
         counts = dict.fromkeys([*clauses, "personal"], 0)
         owners = []
         for owner in counts_per_username(searched, clauses):
             for name in clauses:
                 counts[name] += owner[name]
-            counts["personal"] += owner["count"] - owner["managed"]
+            counts["personal"] += owner["count"] - owner["managed"] - owner["cross_cluster"]
             owners.append((owner["username"], owner["count"]))
         counts["owners"] = owners[:MAX_OWNER_CHOICES]
         return counts

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .durations import epoch_millis
+from .privileges import RoleSet, key_role_sets
 
 NATIVE_REALM = "default_native"
 SERVICE_ACCOUNT_REALM = "_service_account"
@@ -235,6 +236,19 @@ class ApiKey(models.Model):
     def status(self, now: datetime | None = None) -> KeyStatus:
         now = now or timezone.now()
         return next(status for status in STATUS_RULES if status.holds(self, now))
+
+    @property
+    def role_sets(self) -> list[RoleSet]:
+        """What the key may do: its descriptors intersected with its owner snapshot (`key_role_sets`); a
+        cross-cluster key's descriptor, built from its access, alone."""
+        if self.type == KeyType.CROSS_CLUSTER:
+            return [self.role_descriptors]
+        return key_role_sets(self.role_descriptors, self.limited_by)
+
+    @property
+    def mentioned_roles(self) -> RoleSet:
+        """The descriptors a key's effective privileges are listed for: its own, or its owner's when it has none."""
+        return self.role_descriptors or self.limited_by
 
     def to_dict(self, with_limited_by: bool = False) -> dict:
         """The Elasticsearch ApiKey object, fields in Elasticsearch's order."""

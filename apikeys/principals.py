@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from .errors import Forbidden
 from .http import client_address
 from .models import ApiKey, Role, User
-from .privileges import RESERVED_ROLES, RoleSet, has_cluster, key_role_sets
+from .privileges import RESERVED_ROLES, RoleSet, has_cluster
 from .privileges.actions import GRANTED_BY, privileges_granting
 
 
@@ -59,7 +59,7 @@ class Principal:
 
     @classmethod
     def for_api_key(cls, key: ApiKey) -> Principal:
-        return cls(user=key.owner, api_key=key, role_sets=key_role_sets(key.role_descriptors, key.limited_by))
+        return cls(user=key.owner, api_key=key, role_sets=key.role_sets)
 
     def authentication(self) -> dict[str, Any]:
         """Who this is, as `_authenticate` (and the token endpoint) describe an authentication."""

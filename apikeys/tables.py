@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django_tables2.data import TableListData
 
-from .listing import DEFAULT_SORT, SORTS
+from .listing import DEFAULT_SORT, SORTS, TYPES, type_of
 from .models import ApiKey, KeyStatus
 
 JUST_NOW = timedelta(minutes=1)
@@ -88,6 +88,15 @@ def status_of(key: ApiKey, now: datetime | None = None) -> tuple[str, str]:
 
 def badge(label: str, tone: str) -> str:
     return f'<span class="badge {tone}">{escape(label)}</span>'
+
+
+TYPE_TONES = {"personal": "plain", "managed": "accent", "cross_cluster": "info"}
+
+
+def type_badge(key: ApiKey) -> SafeString:
+    """The key's Type, as the list's rows and the key page show it."""
+    kind = type_of(key)
+    return mark_safe(badge(TYPES[kind], TYPE_TONES[kind]))
 
 
 class Column(tables.Column):
@@ -190,7 +199,7 @@ class ApiKeyTable(tables.Table):
         return f'<a href="{self.key_url.format(key.id)}">{escape(key.name)}</a>'
 
     def cell_type(self, key: ApiKey, now: datetime) -> str:
-        return badge("Managed", "accent") if key.managed else badge("Personal", "plain")
+        return type_badge(key)
 
     def cell_owner(self, key: ApiKey, now: datetime) -> str:
         return escape(key.username)

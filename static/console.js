@@ -74,6 +74,21 @@
     });
   }
 
+  // The create form's Type: a user key's switches, or a cross-cluster key's Access editor.
+  function initKeyType(root) {
+    each(root, "fieldset.key-type", function (fieldset) {
+      var form = fieldset.closest("form");
+      var sync = function () {
+        var chosen = form.querySelector("input[name=type]:checked");
+        form.querySelectorAll("[data-key-type]").forEach(function (part) {
+          part.hidden = !chosen || part.dataset.keyType !== chosen.value;
+        });
+      };
+      fieldset.addEventListener("change", sync);
+      sync();
+    });
+  }
+
   // "This API key will expire on <date>", live.
   var UNIT_MS = { days: 86400000, hours: 3600000, minutes: 60000 };
   function initExpiry(root) {
@@ -200,6 +215,7 @@
   function init(root) {
     initTimes(root);
     initSwitches(root);
+    initKeyType(root);
     initExpiry(root);
     initEditors(root);
     initBulk(root);

@@ -10,9 +10,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, ApplicationPrivilege
 from apikeys.services import create_managed_api_key
-from tests.conftest import PASSWORD, make_keys, new_key
+from tests.conftest import PASSWORD, make_keys, make_role, make_user, new_key
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -341,3 +341,38 @@ def test_counts_of_thousands_are_written_with_separators(alice):
     content = signed_in(alice).get("/api-keys/").content.decode()
     assert "Showing 1–25 of 1,234 API keys" in content
     assert "Active (1,234)" in content and "Select all matching (1,234)" in content
+
+
+def test_the_key_page_shows_the_application_privileges_a_key_really_holds(db):
+    ApplicationPrivilege.objects.create(application="myapp", name="read", actions=["data:read/*"])
+    ApplicationPrivilege.objects.create(application="myapp", name="write", actions=["data:write/*"])
+    owner_role = make_role(
+        "myapp_reader",
+        {
+            "cluster": ["manage_own_api_key"],
+            "applications": [{"application": "myapp", "privileges": ["read"], "resources": ["*"]}],
+        },
+    )
+    owner = make_user("vera", owner_role)
+    wants = {"r": {"applications": [{"application": "myapp", "privileges": ["read", "write"], "resources": ["doc/1"]}]}}
+    key = new_key(owner, "app-key", role_descriptors=wants).key
+    page = signed_in(owner).get(f"/api-keys/{key.id}/").content.decode()
+    held = re.search(r"<code>myapp</code> on <code>doc/1</code>: (.*?)</li>", page)
+    assert held is not None, "the application entry is listed"
+    assert re.findall(r'<span class="badge plain">([^<]+)</span>', held.group(1)) == ["read"]
+
+
+def test_the_access_editor_validates_as_you_type(admin):
+    client = signed_in(admin)
+    bad = client.post("/api-keys/validate/", {"field": "access", "access": '{"search": [{"names": []}]}'})
+    assert b"[names] must be a string or a non-empty array of strings" in bad.content
+    good = client.post("/api-keys/validate/", {"field": "access", "access": '{"search": [{"names": ["*"]}]}'})
+    assert b"Valid JSON" in good.content
+
+
+def test_a_cross_cluster_key_cannot_be_created_without_manage_security(alice):
+    form = {"name": "sneaky", "type": "cross_cluster", "access": '{"search": [{"names": ["*"]}]}'}
+    answer = signed_in(alice).post("/api-keys/create/", form)
+    assert answer.status_code == 400
+    assert b"cluster:admin/xpack/security/cross_cluster/api_key/create" in answer.content
+    assert not ApiKey.objects.exists()

@@ -161,14 +161,13 @@ def effective_cluster_privileges(role_sets: list[RoleSet]) -> list[str]:
     return sorted(name for name in names if has_cluster(role_sets, name))
 
 
-def effective_index_privileges(role_descriptors: RoleSet, limited_by: RoleSet) -> list[tuple[str, list[str]]]:
-    """For each index name pattern a key's descriptors mention (its owner's, when it has none), the
-    privileges it really holds there: those its owner snapshot grants too."""
-    sets = key_role_sets(role_descriptors, limited_by)
+def effective_index_privileges(mentioned: RoleSet, role_sets: list[RoleSet]) -> list[tuple[str, list[str]]]:
+    """For each index name pattern `mentioned` names (a key's descriptors, or its owner's when it has none),
+    the privileges the role sets really hold there."""
     out = []
-    for descriptor in (role_descriptors or limited_by).values():
+    for descriptor in mentioned.values():
         for entry in descriptor.get("indices", []):
             for name in entry["names"]:
-                held = [p for p in entry["privileges"] if has_index(sets, name, p)]
+                held = [p for p in entry["privileges"] if has_index(role_sets, name, p)]
                 out.append((name, held))
     return out

@@ -95,13 +95,17 @@ def test_the_filter_counts_follow_the_search(page: Page, live_server, admin, ali
     create_managed_api_key("web-fleet")
     open_signed_in(page, live_server, admin)
     type_filter, status = page.get_by_label("Type"), page.get_by_label("Status")
-    expect(type_filter.locator("option")).to_have_text(["All types", "Personal (4)", "Managed (1)"])
+    expect(type_filter.locator("option")).to_have_text(
+        ["All types", "Personal (4)", "Managed (1)", "Cross-cluster (0)"]
+    )
     expect(status.locator("option")).to_have_text(
         ["Active and expired", "Active (4)", "Expired (1)", "Invalidated (0)"]
     )
     page.get_by_role("searchbox", name="Search API keys").press_sequentially("cron")
     expect(rows(page)).to_have_count(1)
-    expect(type_filter.locator("option")).to_have_text(["All types", "Personal (1)", "Managed (0)"])
+    expect(type_filter.locator("option")).to_have_text(
+        ["All types", "Personal (1)", "Managed (0)", "Cross-cluster (0)"]
+    )
     expect(status.locator("option")).to_have_text(
         ["Active and expired", "Active (1)", "Expired (0)", "Invalidated (0)"]
     )

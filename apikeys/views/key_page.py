@@ -1,0 +1,124 @@
+"""A key's page: its overview, its effective privileges, the update form or why it is read-only, and the
+privilege check."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from .. import services
+from ..errors import ApiError
+from ..forms import CheckPrivilegesForm, UpdateKeyForm, pretty
+from ..models import ApiKey, AuditEvent, KeyType
+from ..principals import Principal
+from ..privileges import (
+    effective_applications,
+    effective_cluster_privileges,
+    effective_index_privileges,
+    has_privileges,
+    named_applications,
+)
+from ..services import UpdateRefusal, update_refusal
+from ..services.app_privileges import definitions
+from ..tables import relative_time, status_of, type_badge
+from .common import visible_key_or_404
+
+KEY_EVENTS_SHOWN = 20
+
+
+# Why a key page is read-only, in the console's words (the API says it in Elasticsearch's).
+READ_ONLY_REASONS = {
+    UpdateRefusal.API_KEY: "API keys can't update API keys.",
+    UpdateRefusal.NO_PRIVILEGE: "You do not have permission to update API keys.",
+    UpdateRefusal.INVALIDATED: "This API key has been deleted. You can no longer update it.",
+    UpdateRefusal.EXPIRED: "This API key has expired. You can no longer update it.",
+    UpdateRefusal.OTHER_TYPE: "This API key is of another type.",
+    UpdateRefusal.MANAGED: "This API key is managed by the system. You can't update it.",
+    UpdateRefusal.NOT_OWNER: "You can't update this API key. It belongs to another user.",
+}
+CROSS_CLUSTER_NO_PRIVILEGE = "You need the manage_security privilege to update cross-cluster API keys."
+
+
+def read_only_reason(refusal: UpdateRefusal | None, key: ApiKey) -> str | None:
+    if refusal is UpdateRefusal.NO_PRIVILEGE and key.type == KeyType.CROSS_CLUSTER:
+        return CROSS_CLUSTER_NO_PRIVILEGE
+    return READ_ONLY_REASONS[refusal] if refusal else None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
+    principal = Principal.signed_in(request)
+    key = visible_key_or_404(principal, key_id)
+    reason = read_only_reason(update_refusal(principal, key), key)
+    initial = {
+        "role_descriptors": pretty(key.role_descriptors),
+        "access": pretty(key.access),
+        "metadata": pretty(key.metadata),
+    }
+    form = UpdateKeyForm(request.POST if request.method == "POST" else None, initial=initial, key_type=key.type)
+    if request.method == "POST":
+        if reason:
+            raise PermissionDenied(reason)
+        if form.is_valid():
+            try:
+                services.update_api_key(principal, key.id, form.to_body(), key.type)
+            except ApiError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"Updated API key '{key.name}'")
+                return redirect("key_detail", key_id=key.id)
+    label, tone = status_of(key)
+    role_sets = key.role_sets
+    applications = named_applications(role_sets)
+    context = {
+        "key": key,
+        "cross_cluster": key.type == KeyType.CROSS_CLUSTER,
+        "type_badge": type_badge(key),
+        "form": form,
+        "read_only_reason": reason,
+        "status_label": label,
+        "status_tone": tone,
+        "created": relative_time(key.creation),
+        "last_used": relative_time(key.last_used),
+        "effective_cluster": effective_cluster_privileges(role_sets),
+        "effective_indices": effective_index_privileges(key.mentioned_roles, role_sets),
+        "effective_applications": effective_applications(
+            key.mentioned_roles, role_sets, definitions(applications) if applications else {}
+        ),
+        "descriptors_text": pretty(key.role_descriptors),
+        "limited_by_text": pretty(key.limited_by),
+        "access_text": pretty(key.access),
+        "metadata_text": pretty(key.metadata),
+        "check_form": CheckPrivilegesForm(),
+        "key_events": AuditEvent.objects.filter(key_id=key.id).order_by("-timestamp", "-id")[:KEY_EVENTS_SHOWN],
+    }
+    return render(request, "apikeys/detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
+def check_privileges(request: HttpRequest, key_id: str) -> HttpResponse:
+    principal = Principal.signed_in(request)
+    key = visible_key_or_404(principal, key_id)
+    form = CheckPrivilegesForm(request.POST)
+    results: list[tuple[str, bool]] = []
+    error = None
+    if form.is_valid():
+        try:
+            answer = has_privileges(key.role_sets, form.to_request())
+        except ApiError as refused:
+            error = refused.message
+        else:
+            results = [(f"Cluster privilege {name}", ok) for name, ok in answer["cluster"].items()]
+            results += [(f"{p} on index {i}", ok) for i, privs in answer["index"].items() for p, ok in privs.items()]
+    context = {"key": key, "check_form": form, "results": results, "check_error": error}
+    if request.htmx:
+        return render(request, "apikeys/_check_result.html", context)
+    return render(request, "apikeys/check.html", context)
