@@ -219,8 +219,11 @@ class KeyListing:
 
         counts = {status: count(KeyStatus(status).clause()) for status in (KeyStatus.EXPIRED, KeyStatus.INVALIDATED)}
         counts[KeyStatus.ACTIVE] = keys - counts[KeyStatus.EXPIRED] - counts[KeyStatus.INVALIDATED]
-        counts["managed"] = count(TYPE_CLAUSES["managed"])
-        counts["cross_cluster"] = count(CROSS_CLUSTER_CLAUSE)
+        # Few keys are cross-cluster: their partial index gives them (and which of them are managed) at once,
+        # where "managed and not cross-cluster" would read every managed key's row (9 ms at 100,000 keys).
+        cross_cluster = list(visible.filter(compile_query(CROSS_CLUSTER_CLAUSE)).values_list("managed", flat=True))
+        counts["cross_cluster"] = len(cross_cluster)
+        counts["managed"] = count(MANAGED_CLAUSE) - sum(cross_cluster)
         counts["personal"] = keys - counts["managed"] - counts["cross_cluster"]
         if self.filters.type or self.filters.owner:
             counts["total"] = count(self.query)
