@@ -78,7 +78,7 @@ def test_a_key_invalidated_through_one_worker_is_refused_by_every_worker(gunicor
     assert {get(gunicorn + "/_security/_authenticate", auth) for _ in range(20)} == {200}
     request = urllib.request.Request(
         gunicorn + "/_security/api_key",
-        data=f'{{"ids": ["{created.key.id}"]}}'.encode(),
+        data=f'{{"ids": ["{created.key.id}"], "owner": true}}'.encode(),
         method="DELETE",
         headers={"Authorization": basic(alice), "Content-Type": "application/json"},
     )
