@@ -77,3 +77,12 @@ def test_an_api_keys_refusal_names_the_key_and_its_owner(es_url, alice_es):
         f"action [cluster:admin/xpack/security/role/get] is unauthorized for API key id [{key['id']}] of user "
         "[alice], this action is granted by the cluster privileges [read_security,manage_security,all]"
     )
+
+
+def test_a_document_query_is_echoed_as_json_text(admin_es):
+    restricted = {"r": {"indices": [{"names": ["logs"], "privileges": ["read"], "query": {"term": {"team": "a"}}}]}}
+    key = admin_es.security.create_api_key(name="dls", role_descriptors=restricted)
+    (got,) = admin_es.security.get_api_key(id=key["id"])["api_keys"]
+    assert got["role_descriptors"]["r"]["indices"][0]["query"] == '{"term":{"team":"a"}}'
+    admin_es.security.put_role(name="dls_role", indices=[{"names": ["x"], "privileges": ["read"], "query": "{}"}])
+    assert admin_es.security.get_role(name="dls_role")["dls_role"]["indices"][0]["query"] == "{}"

@@ -12,7 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..errors import InvalidRoleDescriptor
-from .descriptors import NAMES, STRINGS, format_path, normalize
+from .descriptors import NAMES, STRINGS, format_path, normalize, query_text
 
 ROLE_NAME = "cross_cluster"
 SEARCH_CLUSTER = "cross_cluster_search"
@@ -98,8 +98,7 @@ def _entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     if "field_security" in entry:
         out["field_security"] = dict(entry["field_security"])
     if "query" in entry:
-        query = entry["query"]
-        out["query"] = query if isinstance(query, str) else json.dumps(query, separators=(",", ":"))
+        out["query"] = query_text(entry["query"])
     out["allow_restricted_indices"] = bool(entry.get("allow_restricted_indices", False))
     return out
 

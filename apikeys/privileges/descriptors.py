@@ -3,6 +3,7 @@ validation that names the failing path, and the normalized form Elasticsearch an
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -214,6 +215,11 @@ def validate_role_descriptor(name: str, value: Any) -> dict[str, Any]:
     return normalize(value)
 
 
+def query_text(query: str | Mapping[str, Any]) -> str:
+    """A document-level security query as Elasticsearch echoes it: JSON text (an object given is written compactly)."""
+    return query if isinstance(query, str) else json.dumps(query, separators=(",", ":"))
+
+
 def normalize(descriptor: Mapping[str, Any]) -> dict[str, Any]:
     """The canonical form Elasticsearch returns: `index` -> `indices`, lists filled in, defaults present."""
 
@@ -224,7 +230,7 @@ def normalize(descriptor: Mapping[str, Any]) -> dict[str, Any]:
         if "field_security" in entry:
             out["field_security"] = dict(entry["field_security"])
         if "query" in entry:
-            out["query"] = entry["query"]
+            out["query"] = query_text(entry["query"])
         out["allow_restricted_indices"] = bool(entry.get("allow_restricted_indices", False))
         return out
 
