@@ -1,15 +1,29 @@
 """The audit log: every change to keys, roles and users, and every failed authentication. Written in the
-same transaction as the change it records, so neither exists without the other. Never holds a secret."""
+same transaction as the change it records, so neither exists without the other. Never holds a secret.
+
+Failed authentications are counted, not written one by one: one event per client address per window
+(`APIKEYS_AUTH_FAILURE_WINDOW_SECONDS`) carries how many failed, and once more than `FLOOD_CLIENTS`
+addresses fail in one window the newcomers share a single event. A flood of bad keys from many addresses
+therefore writes a few rows, not one per guess."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from . import caching
 from .models import AuditEvent
+
+log = logging.getLogger(__name__)
+# Addresses failing in one window before those that come next share one event.
+FLOOD_CLIENTS = 50
+# A failure event's count is written at these counts: 1, 2, 4, ... 512, then every 1,000th.
+EXACT_UP_TO = 1024
 
 Action = AuditEvent.Action
 COLUMNS = ["timestamp", "action", "actor", "key_id", "target", "client_address", "details"]
@@ -55,3 +69,42 @@ def record_many(action: str, actor: str, keys: Iterable[tuple[str, str]], client
             chunk = rows[start : start + per_statement]
             values = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(chunk))
             cursor.execute(f"{sql} VALUES {values}", [value for row in chunk for value in row])
+
+
+def _count_is_written(count: int) -> bool:
+    return count & (count - 1) == 0 if count < EXACT_UP_TO else count % 1000 == 0
+
+
+def record_failure(address: str | None, failures: int, actor: str, key_id: str, reason: str, path: str) -> None:
+    """Audit a failed authentication from `address`, its `failures`th in this window: the first makes an
+    event, the later ones raise its count now and then (see `_count_is_written`). Under a flood of addresses,
+    the newcomers count into one shared event. A write the database cannot take is dropped with a warning:
+    the caller is refused all the same."""
+    window = settings.APIKEYS_AUTH_FAILURE_WINDOW_SECONDS
+    scope, count = f"client:{address}", failures
+    event_id = caching.recall_in_window(scope, window)
+    if event_id is None and failures > 1 and caching.recall_in_window("flood", window) is not None:
+        scope = "flood"  # this address's first failures already counted into the shared event
+    elif event_id is None and caching.count_in_window("failing-clients", window) > FLOOD_CLIENTS:
+        scope = "flood"
+    if scope == "flood":
+        count = caching.count_in_window("flood-failures", window)
+        event_id = caching.recall_in_window(scope, window)
+    try:
+        if event_id is None:
+            fields = {"reason": reason, "path": path}
+            if scope == "flood":
+                fields = {"reason": "many clients failing at once; first: " + reason, "path": path}
+            event = AuditEvent.objects.create(
+                action=Action.AUTH_FAILURE,
+                actor=actor[:150],
+                key_id=key_id[:64],
+                client_address=None if scope == "flood" else address,
+                count=count,
+                details=fields,
+            )
+            caching.remember_in_window(scope, window, event.pk)
+        elif _count_is_written(count):
+            AuditEvent.objects.filter(pk=event_id, count__lt=count).update(count=count)
+    except DatabaseError as error:
+        log.warning("failed authentication not audited (%s: %s)", type(error).__name__, str(error).strip()[:200])

@@ -82,26 +82,27 @@ def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> int | 
     """Count, log and audit a failure; the seconds to wait when the caller has failed too often."""
     address = client_address(request)
     window = settings.APIKEYS_AUTH_FAILURE_WINDOW_SECONDS
-    waits = [caching.count_failure(f"client:{address}", settings.APIKEYS_AUTH_FAILURES_PER_CLIENT, window)]
+    failures, wait = caching.count_failure(f"client:{address}", settings.APIKEYS_AUTH_FAILURES_PER_CLIENT, window)
+    waits = [wait]
     if failure.key_id:
-        waits.append(caching.count_failure(f"key:{failure.key_id}", settings.APIKEYS_AUTH_FAILURES_PER_KEY, window))
+        waits.append(caching.count_failure(f"key:{failure.key_id}", settings.APIKEYS_AUTH_FAILURES_PER_KEY, window)[1])
     retry_after = max((w for w in waits if w), default=None)
-    log.warning(
-        "authentication failed: %s (key id %s, user %s, client %s)",
-        failure.reason,
-        failure.key_id or "-",
-        failure.username or "-",
-        address,
-    )
-    if retry_after is None:  # once throttled, the log line above is enough: no write per guess
-        audit.record(
-            audit.Action.AUTH_FAILURE,
-            actor=failure.username,
-            key_id=failure.key_id,
-            client_address=address,
-            reason=failure.reason,
-            path=escape_uri_path(request.path)[:200],  # as sent: a NUL in a path fits no database column
+    if failures == 1 or retry_after is None:  # once throttled, the count in the audit log is enough
+        log.warning(
+            "authentication failed: %s (key id %s, user %s, client %s)",
+            failure.reason,
+            failure.key_id or "-",
+            failure.username or "-",
+            address,
         )
+    audit.record_failure(
+        address,
+        failures,
+        actor=failure.username,
+        key_id=failure.key_id,
+        reason=failure.reason,
+        path=escape_uri_path(request.path)[:200],  # as sent: a NUL in a path fits no database column
+    )
     return retry_after
 
 

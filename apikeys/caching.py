@@ -5,6 +5,10 @@ claims) and how a change to keys forgets it.
 Two tiers. `shared` is Django's cache: Redis in production, seen by every worker. `local` is this process's
 own memory, a few seconds deep, in front of it, so that a warm request asks nobody.
 
+The shared cache may be away (Redis down: see `redis_cache`): then every read of it is a miss and every
+write is lost, and what must count or claim across processes (failure counters, last-use marks, counts'
+generation, once-per-interval claims) is counted in this process instead (`shared_store`).
+
 Remembered verifications are fingerprints: a fast keyed hash of the secret, salted with the stored hash, so
 that nobody who reads the cache learns a secret, and a changed hash is a miss. They are never trusted alone:
 verification reads the key's row on every request, so an invalidated or expired key is refused even while
@@ -36,6 +40,7 @@ PASSWORD = "apikeys:password:"  # + user pk: the fingerprint of a verified passw
 USED = "apikeys:used:"  # + key id: the moment its last-use mark lapses
 COUNT = "apikeys:count:"  # + digest of (generation, what was counted)
 FAILURES = "apikeys:failures:"  # + scope + window number: failed authentications
+AUDITED = "apikeys:audited:"  # + scope + window number: the audit event counting that scope's failures
 GENERATION = "apikeys:generation"
 STATISTICS_DUE = "apikeys:statistics-due"
 PURGE_DUE = "apikeys:purge-due"
@@ -48,6 +53,11 @@ LOCAL_VERIFIED_SECONDS = 5
 # Counting fewer rows than this is cheap: such answers are always computed afresh.
 CACHE_FROM_ROWS = 1_000
 COUNT_CACHE_SECONDS = 30
+
+
+def shared_store() -> BaseCache:
+    """The shared cache, or this process's own while the shared one is known to be away."""
+    return shared if getattr(shared, "available", True) else local
 
 
 # --- Verified secrets and passwords -------------------------------------------------------------------------
@@ -132,9 +142,10 @@ def first_use_in_interval(key_id: str) -> bool:
         return False
     interval = settings.APIKEYS_LAST_USED_INTERVAL_SECONDS
     lapses = time.time() + interval
-    first = shared.add(mark, lapses, timeout=interval)
+    store = shared_store()
+    first = store.add(mark, lapses, timeout=interval)
     if not first:
-        lapses = shared.get(mark)  # another process's mark: None when it has just lapsed
+        lapses = store.get(mark)  # another process's mark: None when it has just lapsed
     remaining = min(lapses - time.time(), interval) if isinstance(lapses, float) else 0
     if remaining > 0:
         local.set(mark, True, timeout=remaining)
@@ -146,18 +157,20 @@ def first_use_in_interval(key_id: str) -> bool:
 
 def generation() -> int:
     """A number every change to keys bumps (`keys_changed`), so remembered counts never outlive a change."""
-    value = shared.get(GENERATION)
+    store = shared_store()
+    value = store.get(GENERATION)
     if value is None:
-        shared.add(GENERATION, 1, timeout=None)
-        value = shared.get(GENERATION, 1)
+        store.add(GENERATION, 1, timeout=None)
+        value = store.get(GENERATION, 1)
     return value
 
 
 def bump_generation() -> None:
-    try:
-        shared.incr(GENERATION)
-    except ValueError:
-        shared.add(GENERATION, 1, timeout=None)
+    for store in {id(s): s for s in (shared_store(), local)}.values():  # this process's counts go too
+        try:
+            store.incr(GENERATION)
+        except ValueError:
+            store.add(GENERATION, 1, timeout=None)
 
 
 def cached_count(parts: Any, compute: Callable[[], Any], rows: Callable[[Any], int] = lambda value: value) -> Any:
@@ -165,11 +178,12 @@ def cached_count(parts: Any, compute: Callable[[], Any], rows: Callable[[Any], i
     counted many rows; small answers are recomputed every time."""
     digest = hashlib.sha256(json.dumps([generation(), parts], sort_keys=True, default=str).encode()).hexdigest()
     name = COUNT + digest
-    value = shared.get(name)
+    store = shared_store()
+    value = store.get(name)
     if value is None:
         value = compute()
         if rows(value) >= CACHE_FROM_ROWS:
-            shared.set(name, value, timeout=COUNT_CACHE_SECONDS)
+            store.set(name, value, timeout=COUNT_CACHE_SECONDS)
     return value
 
 
@@ -190,35 +204,52 @@ def keys_changed(key_ids: list[str]) -> None:
 
 def claim(name: str, seconds: int) -> bool:
     """True for the first caller in each `seconds` (`STATISTICS_DUE`, `PURGE_DUE`), across every process."""
-    return shared.add(name, 1, timeout=seconds)
+    return shared_store().add(name, 1, timeout=seconds)
 
 
 # --- Failure counters, in fixed windows -------------------------------------------------------------------
 
 
-def count_failure(scope: str, limit: int, window: int) -> int | None:
-    """Count one failure for `scope`; the seconds to wait when it is over `limit` in this window, else None."""
-    now = time.time()
-    bucket = int(now // window)
-    name = f"{FAILURES}{scope}:{bucket}"
-    shared.add(name, 0, timeout=window + 1)
+def count_in_window(scope: str, window: int) -> int:
+    """Count one occurrence of `scope` in this fixed window of `window` seconds; how many so far, this one
+    included (across every process; in this process alone while the shared cache is away)."""
+    name = f"{FAILURES}{scope}:{int(time.time() // window)}"
+    store = shared_store()
+    store.add(name, 0, timeout=window + 1)
     try:
-        failures = shared.incr(name)
-    except ValueError:  # expired between add and incr
-        shared.add(name, 1, timeout=window + 1)
-        failures = 1
+        return store.incr(name)
+    except ValueError:  # expired between add and incr, or the shared cache went away between them
+        local.add(name, 0, timeout=window + 1)
+        return local.incr(name)
+
+
+def count_failure(scope: str, limit: int, window: int) -> tuple[int, int | None]:
+    """Count one failure for `scope`: how many in this window, and the seconds to wait when that is over
+    `limit` (else None)."""
+    failures = count_in_window(scope, window)
     if failures > limit:
-        return max(1, int((bucket + 1) * window - now))
-    return None
+        now = time.time()
+        return failures, max(1, int((int(now // window) + 1) * window - now))
+    return failures, None
+
+
+def remember_in_window(scope: str, window: int, value: Any) -> None:
+    shared_store().set(f"{AUDITED}{scope}:{int(time.time() // window)}", value, timeout=window + 1)
+
+
+def recall_in_window(scope: str, window: int) -> Any:
+    return shared_store().get(f"{AUDITED}{scope}:{int(time.time() // window)}")
 
 
 def is_throttled(scope: str, limit: int, window: int) -> int | None:
     """Seconds to wait when `scope` already failed more than `limit` times in this window, else None."""
     now = time.time()
     bucket = int(now // window)
-    failures = shared.get(f"{FAILURES}{scope}:{bucket}", 0)
+    failures = shared_store().get(f"{FAILURES}{scope}:{bucket}", 0)
     return max(1, int((bucket + 1) * window - now)) if failures >= limit else None
 
 
 def forget_failures(scope: str, window: int) -> None:
-    shared.delete(f"{FAILURES}{scope}:{int(time.time() // window)}")
+    name = f"{FAILURES}{scope}:{int(time.time() // window)}"
+    shared_store().delete(name)
+    local.delete(name)

@@ -7,6 +7,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from django.db import DatabaseError
+
 log = logging.getLogger(__name__)
 _local = threading.local()
 
@@ -27,5 +29,7 @@ def request_finished(**kwargs) -> None:
     for task in tasks:
         try:
             task()
+        except DatabaseError as error:  # bookkeeping (a last-use mark) the database could not take: dropped
+            log.warning("deferred write dropped (%s: %s)", type(error).__name__, str(error).strip()[:200])
         except Exception:  # the response has gone: log it, and let the other tasks run
             log.exception("deferred task failed: %s", getattr(task, "__qualname__", task))

@@ -111,6 +111,17 @@ class TokenRefused(ApiError):
         return {"error": self.error_type, "error_description": self.reason}
 
 
+class ServiceUnavailable(ApiError):
+    """The database is away (stopped, restarting, refusing connections, read-only, full): retry shortly.
+    Elasticsearch answers a cluster that cannot serve yet with a 503 `cluster_block_exception`."""
+
+    status = 503
+    error_type = "cluster_block_exception"
+
+    def __init__(self, reason: str, retry_after: int):
+        super().__init__(reason, headers={"Retry-After": str(retry_after)})
+
+
 class ContentTooLong(ApiError):
     status = 413
     error_type = "content_too_long_exception"

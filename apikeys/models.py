@@ -353,6 +353,8 @@ class AuditEvent(models.Model):
     target = models.CharField(max_length=512, blank=True, default="", help_text="Key name, role or user.")
     client_address = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # How many times it happened: failed authentications are counted into one event per client and window.
+    count = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["-timestamp", "-id"]

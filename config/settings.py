@@ -33,6 +33,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apikeys.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,7 +93,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis behind a breaker: an outage makes every cache call a miss, not an error (apikeys/redis_cache.py).
+    CACHES = {"default": {"BACKEND": "apikeys.redis_cache.ResilientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "apikeys"}}
 
@@ -139,6 +141,9 @@ APIKEYS_AUTH_FAILURES_PER_CLIENT = int(os.environ.get("APIKEYS_AUTH_FAILURES_PER
 APIKEYS_SIGN_IN_FAILURES = int(os.environ.get("APIKEYS_SIGN_IN_FAILURES", 5))
 APIKEYS_SIGN_IN_WINDOW_SECONDS = int(os.environ.get("APIKEYS_SIGN_IN_WINDOW_SECONDS", 900))
 APIKEYS_CLUSTER_NAME = os.environ.get("APIKEYS_CLUSTER_NAME", "apikeys-console")
+# The shared cache's connect/read timeout, and how long a process answers without it after a failure.
+APIKEYS_CACHE_TIMEOUT_SECONDS = float(os.environ.get("APIKEYS_CACHE_TIMEOUT_SECONDS", 0.25))
+APIKEYS_CACHE_RETRY_SECONDS = float(os.environ.get("APIKEYS_CACHE_RETRY_SECONDS", 5))
 # OAuth2 tokens (`/_security/oauth2/token`): an access token's life, and its refresh token's (single use).
 APIKEYS_TOKEN_EXPIRATION_SECONDS = int(os.environ.get("APIKEYS_TOKEN_EXPIRATION_SECONDS", 20 * 60))
 APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS = int(os.environ.get("APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS", 24 * 3600))

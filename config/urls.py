@@ -6,3 +6,6 @@ urlpatterns = [
     path("", include("apikeys.api_urls")),
     path("", include("apikeys.urls")),
 ]
+
+# An outage of the database met outside a view answers 503, not 500 (apikeys/middleware.py).
+handler500 = "apikeys.middleware.server_error"

@@ -2,9 +2,11 @@
 
 from datetime import timedelta
 
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
+from apikeys.audit import FLOOD_CLIENTS
 from apikeys.models import ApiKey, AuditEvent
 from apikeys.services import purge_api_keys
 from tests.conftest import PASSWORD, apikey_header, basic
@@ -53,7 +55,8 @@ def test_authentication_failures_are_audited_without_the_secret(api, alice):
     api("GET", "/_security/_authenticate", apikey_header("bm9wZTpzZWNyZXQtdmFsdWU="))  # nope:secret-value
     api("GET", "/_security/_authenticate", basic(alice, "wrong-password"))
     failures = AuditEvent.objects.filter(action="auth_failure").order_by("id")
-    assert [(e.key_id, e.actor) for e in failures] == [("nope", ""), ("", "alice")]
+    # One event per client address and window, counting its failures; it names the first.
+    assert [(e.key_id, e.actor, e.count) for e in failures] == [("nope", "", 2)]
     assert "secret-value" not in str(list(AuditEvent.objects.values_list()))
     assert "wrong-password" not in str(list(AuditEvent.objects.values_list()))
 
@@ -92,3 +95,41 @@ def test_the_key_page_shows_the_keys_history(alice, api):
     page = browser.get(f"/api-keys/{created['id']}/").content.decode()
     assert "History" in page
     assert "Created API key by alice from 127.0.0.1" in page and "Updated API key by alice" in page
+
+
+def failing_from(client: Client, address: str, times: int = 1) -> None:
+    for _ in range(times):
+        client.get(
+            "/_security/_authenticate",
+            HTTP_AUTHORIZATION=apikey_header("bm9wZTpzZWNyZXQtdmFsdWU="),
+            REMOTE_ADDR=address,
+        )
+
+
+def test_a_clients_failures_count_into_one_event_per_window(client, settings, db):
+    settings.APIKEYS_AUTH_FAILURES_PER_KEY = 10_000
+    failing_from(client, "10.0.0.1", times=37)
+    failing_from(client, "10.0.0.2", times=3)
+    events = {e.client_address: e.count for e in AuditEvent.objects.filter(action="auth_failure")}
+    # Counts are written at 1, 2, 4, 8, ...: 37 failures show as 32 until the 64th.
+    assert events == {"10.0.0.1": 32, "10.0.0.2": 2}
+
+
+def test_a_flood_from_many_addresses_writes_a_few_rows(client, settings, db):
+    settings.APIKEYS_AUTH_FAILURES_PER_KEY = 10_000
+    for i in range(300):
+        failing_from(client, f"10.1.{i // 250}.{i % 250}")
+    events = AuditEvent.objects.filter(action="auth_failure")
+    assert events.count() == FLOOD_CLIENTS + 1
+    flood = events.get(client_address=None)
+    assert flood.count == 128 and "many clients failing at once" in flood.details["reason"]  # 250 so far
+
+
+def test_failures_the_database_cannot_audit_are_still_refused(api, monkeypatch, caplog, db):
+    def full(*args, **kwargs):
+        raise OperationalError("database or disk is full")
+
+    monkeypatch.setattr(AuditEvent.objects, "create", full)
+    response = api("GET", "/_security/_authenticate", apikey_header("bm9wZTpzZWNyZXQtdmFsdWU="))
+    assert response.status_code == 401
+    assert "failed authentication not audited" in caplog.text

@@ -1,0 +1,122 @@
+"""Outages met inside one process: the shared cache refusing connections, the database failing a request.
+(`tests/faults/` breaks real servers; these pin down the answers.)"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+from django.db import OperationalError
+from django.test import Client, override_settings
+
+from apikeys import caching
+from apikeys.listing import KeyListing
+from apikeys.models import ApiKey, AuditEvent
+
+from .conftest import apikey_header, basic, new_key
+
+KEYS = "/_security/api_key"
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_refusing(settings):
+    cache = {"BACKEND": "apikeys.redis_cache.ResilientRedisCache", "LOCATION": f"redis://127.0.0.1:{closed_port()}/0"}
+    with override_settings(CACHES={"default": cache}):
+        yield
+    caching.local.clear()
+
+
+def test_with_redis_refusing_every_call_answers_from_the_database(redis_refusing, api, alice, client, caplog):
+    caplog.set_level(logging.WARNING, logger="apikeys.redis_cache")
+    created = api("POST", KEYS, basic(alice), {"name": "during-outage"})
+    assert created.status_code == 200
+    encoded = created.json()["encoded"]
+    assert api("GET", "/_security/_authenticate", apikey_header(encoded)).status_code == 200
+    assert api("GET", "/_security/_authenticate", basic(alice, "wrong")).status_code == 401
+    invalidated = api("DELETE", KEYS, basic(alice), {"ids": [created.json()["id"]], "owner": True})
+    assert invalidated.status_code == 200 and invalidated.json()["invalidated_api_keys"] == [created.json()["id"]]
+    assert api("GET", "/_security/_authenticate", apikey_header(encoded)).status_code == 401
+    client.force_login(alice)
+    assert client.get("/").status_code == 200
+    assert AuditEvent.objects.filter(action="invalidate").count() == 1
+    outage_warnings = [r for r in caplog.records if "unavailable" in r.getMessage()]
+    assert len(outage_warnings) == 1, "one warning per outage, not one per request"
+
+
+def test_throttling_counts_in_the_process_while_redis_is_away(redis_refusing, api, settings, alice):
+    settings.APIKEYS_AUTH_FAILURES_PER_CLIENT = 3
+    statuses = [api("GET", "/_security/_authenticate", basic(alice, "wrong")).status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+def test_an_outage_of_the_database_is_a_503_for_the_api(api, alice, monkeypatch):
+    key = new_key(alice)
+
+    def away(*args, **kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr("apikeys.auth._find_key", away)
+    response = api("GET", "/_security/_authenticate", apikey_header(key.encoded))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response["X-Elastic-Product"] == "Elasticsearch"
+    assert response.json()["error"]["type"] == "cluster_block_exception"
+    assert response.json()["status"] == 503
+
+
+def test_an_outage_of_the_database_is_a_plain_page_for_the_console(alice, monkeypatch):
+    client = Client()
+    client.force_login(alice)
+
+    def away(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(KeyListing, "has_any_key", away)
+    response = client.get("/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert b"Temporarily unavailable" in response.content
+
+
+def test_an_outage_met_outside_a_view_is_a_503_too(alice, monkeypatch):
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+
+    def away(*args, **kwargs):
+        raise OperationalError("the database system is starting up")
+
+    monkeypatch.setattr("django.contrib.sessions.backends.cached_db.SessionStore.load", away)
+    response = client.get("/api-keys/")
+    assert response.status_code == 503
+    assert b"Temporarily unavailable" in response.content
+
+
+def test_a_bug_is_still_a_500(alice, monkeypatch):
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+
+    def broken(*args, **kwargs):
+        raise OperationalError("no such table: apikeys_apikey")
+
+    monkeypatch.setattr(KeyListing, "has_any_key", broken)
+    assert client.get("/").status_code == 500
+
+
+def test_a_last_used_mark_the_database_cannot_take_is_dropped(api, alice, monkeypatch, caplog):
+    key = new_key(alice)
+
+    def full(*args, **kwargs):
+        raise OperationalError("database or disk is full")
+
+    monkeypatch.setattr("apikeys.models.ApiKeyQuerySet.record_use", full)
+    assert api("GET", "/_security/_authenticate", apikey_header(key.encoded)).status_code == 200
+    assert "deferred write dropped" in caplog.text
+    assert ApiKey.objects.get().last_used is None
