@@ -72,39 +72,37 @@ def record_many(action: str, actor: str, keys: Iterable[tuple[str, str]], client
 
 
 def _count_is_written(count: int) -> bool:
-    return count & (count - 1) == 0 if count < EXACT_UP_TO else count % 1000 == 0
+    return count & (count - 1) == 0 if count <= EXACT_UP_TO else count % 1000 == 0
 
 
 def record_failure(address: str | None, failures: int, actor: str, key_id: str, reason: str, path: str) -> None:
-    """Audit a failed authentication from `address`, its `failures`th in this window: the first makes an
-    event, the later ones raise its count now and then (see `_count_is_written`). Under a flood of addresses,
-    the newcomers count into one shared event. A write the database cannot take is dropped with a warning:
-    the caller is refused all the same."""
+    """Audit a failed authentication from `address`, its `failures`th in this window (counted atomically, so
+    exactly one request makes each event): the first makes the address's event, later ones raise its count
+    now and then (`_count_is_written`). Beyond `FLOOD_CLIENTS` addresses in a window, newcomers count into
+    one shared event. A write the database cannot take is dropped with a warning: the caller is refused all
+    the same."""
     window = settings.APIKEYS_AUTH_FAILURE_WINDOW_SECONDS
     scope, count = f"client:{address}", failures
-    event_id = caching.recall_in_window(scope, window)
-    if event_id is None and failures > 1 and caching.recall_in_window("flood", window) is not None:
-        scope = "flood"  # this address's first failures already counted into the shared event
-    elif event_id is None and caching.count_in_window("failing-clients", window) > FLOOD_CLIENTS:
-        scope = "flood"
-    if scope == "flood":
-        count = caching.count_in_window("flood-failures", window)
-        event_id = caching.recall_in_window(scope, window)
+    if failures == 1:
+        flood = caching.count_in_window("failing-clients", window) > FLOOD_CLIENTS
+    else:
+        flood = caching.recall_in_window(scope, window) is None
+    if flood:
+        scope, count = "flood", caching.count_in_window("flood-failures", window)
     try:
-        if event_id is None:
-            fields = {"reason": reason, "path": path}
-            if scope == "flood":
-                fields = {"reason": "many clients failing at once; first: " + reason, "path": path}
+        if count == 1:
+            details = {"reason": reason, "path": path}
+            if flood:
+                details["reason"] = "many clients failing at once; first: " + reason
             event = AuditEvent.objects.create(
                 action=Action.AUTH_FAILURE,
                 actor=actor[:150],
                 key_id=key_id[:64],
-                client_address=None if scope == "flood" else address,
-                count=count,
-                details=fields,
+                client_address=None if flood else address,
+                details=details,
             )
             caching.remember_in_window(scope, window, event.pk)
-        elif _count_is_written(count):
+        elif _count_is_written(count) and (event_id := caching.recall_in_window(scope, window)) is not None:
             AuditEvent.objects.filter(pk=event_id, count__lt=count).update(count=count)
     except DatabaseError as error:
         log.warning("failed authentication not audited (%s: %s)", type(error).__name__, str(error).strip()[:200])

@@ -123,11 +123,20 @@ def forget_keys(key_ids: Iterable[str]) -> None:
 
 
 def recalls_password(user_id: int, fingerprint: str) -> bool:
-    return _remembers(shared, f"{PASSWORD}{user_id}", fingerprint)
+    """Whether this password of this user verified lately: this process first, then the shared cache."""
+    name = f"{PASSWORD}{user_id}"
+    if _remembers(local, name, fingerprint):
+        return True
+    if _remembers(shared, name, fingerprint):
+        local.set(name, fingerprint, timeout=_local_verified_seconds())
+        return True
+    return False
 
 
 def remember_password(user_id: int, fingerprint: str) -> None:
-    shared.set(f"{PASSWORD}{user_id}", fingerprint, timeout=settings.APIKEYS_AUTH_CACHE_SECONDS)
+    name = f"{PASSWORD}{user_id}"
+    shared.set(name, fingerprint, timeout=settings.APIKEYS_AUTH_CACHE_SECONDS)
+    local.set(name, fingerprint, timeout=_local_verified_seconds())
 
 
 # --- Last use ----------------------------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 import base64
 import re
+import sqlite3
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from apikeys.models import ApiKey, User
@@ -86,3 +88,27 @@ def test_ensure_admin_creates_admin_once_and_prints_one_line(api, db):
     assert api("GET", "/_security/_authenticate", basic("admin", match.group(1))).json()["roles"] == ["superuser"]
     second = run("ensure_admin", "--port", "8123")
     assert "changepassword admin" in second and match.group(1) not in second
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backup_writes_a_consistent_copy_or_says_how(alice, tmp_path):
+    new_key(alice, "kept")
+    out = StringIO()
+    target = tmp_path / "copy.sqlite3"
+    call_command("backup", str(target), stdout=out)
+    if connection.vendor == "postgresql":
+        assert "pg_dump --format=custom" in out.getvalue() and str(target) in out.getvalue()
+        assert not target.exists()
+        return
+    assert "Backed up" in out.getvalue()
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT name FROM apikeys_apikey").fetchall() == [("kept",)]
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.django_db
+def test_backup_refuses_to_write_over_the_database(db):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    with pytest.raises(CommandError, match="must not be written over the database"):
+        call_command("backup", connection.settings_dict["NAME"])

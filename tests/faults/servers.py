@@ -1,0 +1,264 @@
+"""Servers the fault tests start, break and stop themselves, on free 127.0.0.1 ports: a Redis, a PostgreSQL
+(its own `initdb` cluster, run as the `postgres` user when the tests run as root), and gunicorn with two
+workers on this checkout. Every wait is bounded; every server is stopped at the end, even after a failure."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+SERVER_START_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> float:
+    """Poll `condition` until it holds; the seconds it took. Fails the test after `seconds`."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > seconds:
+            raise AssertionError(f"gave up after {seconds} s waiting for {what}")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (gunicorn's workers), read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+# --- HTTP -----------------------------------------------------------------------------------------------------
+
+
+def request(
+    url: str,
+    method: str = "GET",
+    auth: str | None = None,
+    body: Any = None,
+    timeout: float = 10,
+    headers: dict[str, str] | None = None,
+    source: str | None = None,
+) -> tuple[int, dict[str, str], Any]:
+    """(status, headers, parsed JSON or text). `source`: the 127.x address to send from."""
+    data = json.dumps(body).encode() if body is not None else None
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    if auth:
+        all_headers["Authorization"] = auth
+    req = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+    opener = urllib.request.build_opener(_SourceHandler(source)) if source else urllib.request.build_opener()
+    try:
+        with opener.open(req, timeout=timeout) as response:
+            status, answer_headers, raw = response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        status, answer_headers, raw = error.code, dict(error.headers), error.read()
+    text = raw.decode("utf-8", "replace")
+    try:
+        return status, answer_headers, json.loads(text)
+    except ValueError:
+        return status, answer_headers, text
+
+
+class _SourceHandler(urllib.request.HTTPHandler):
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def http_open(self, req):
+        def connect(host: str, **options: Any) -> http.client.HTTPConnection:
+            return http.client.HTTPConnection(host, source_address=(self.source, 0), **options)
+
+        return self.do_open(connect, req)
+
+
+# --- Redis -----------------------------------------------------------------------------------------------------
+
+
+class Redis:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: answers(self.port), SERVER_START_SECONDS, "redis-server")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def pause(self) -> None:
+        """Frozen: connections are accepted by the kernel, nothing answers (as a hung Redis)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------------------
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
+        return str(candidate)
+    raise FileNotFoundError(name)
+
+
+class Postgres:
+    """A cluster of its own in a temporary folder. As root, its commands run as the `postgres` user."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="apikeys-faults-pg-"))
+        self.data = self.folder / "data"
+        self.as_postgres = os.geteuid() == 0
+
+    def _run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        if self.as_postgres:
+            command = ("runuser", "-u", "postgres", "--", *command)
+        return subprocess.run(command, check=check, capture_output=True, text=True, timeout=60)
+
+    def init(self) -> None:
+        if self.as_postgres:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(_pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def create_database(self, name: str) -> str:
+        self._run(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# --- The app -----------------------------------------------------------------------------------------------------
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    done = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def app_env(database_url: str, redis_url: str | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DATABASE_URL=database_url, DJANGO_SECRET_KEY="fault-tests-" + "x" * 40, **extra)
+    env.setdefault("APIKEYS_AUTH_FAILURES_PER_KEY", "100000")
+    env.setdefault("APIKEYS_AUTH_FAILURES_PER_CLIENT", "100000")
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+class Gunicorn:
+    """`gunicorn config.wsgi` with two workers, as `make serve` runs it."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2, log: Path | None = None):
+        self.env = env
+        self.workers = workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--graceful-timeout",
+                "2",
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=out,
+        )
+        wait_until(lambda: self._ready(), SERVER_START_SECONDS, "gunicorn")
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"gunicorn exited with {self.process.returncode}")
+        return answers(self.port) and len(children(self.process.pid)) >= self.workers
+
+    def worker_pids(self) -> list[int]:
+        return children(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
