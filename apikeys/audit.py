@@ -75,20 +75,24 @@ def _count_is_written(count: int) -> bool:
     return count & (count - 1) == 0 if count <= EXACT_UP_TO else count % 1000 == 0
 
 
-def record_failure(address: str | None, failures: int, actor: str, key_id: str, reason: str, path: str) -> None:
-    """Audit a failed authentication from `address`, its `failures`th in this window (counted atomically, so
-    exactly one request makes each event): the first makes the address's event, later ones raise its count
-    now and then (`_count_is_written`). Beyond `FLOOD_CLIENTS` addresses in a window, newcomers count into
-    one shared event. A write the database cannot take is dropped with a warning: the caller is refused all
-    the same."""
+def record_failure(
+    address: str | None, failures: int, event_id: int | None, actor: str, key_id: str, reason: str, path: str
+) -> None:
+    """Audit a failed authentication from `address`: its `failures`th in this window (counted atomically, so
+    exactly one request makes each event), `event_id` the address's event when it has one. The first makes
+    the address's event, later ones raise its count now and then (`_count_is_written`). Beyond `FLOOD_CLIENTS`
+    addresses in a window, newcomers count into one shared event. A write the database cannot take is
+    dropped with a warning: the caller is refused all the same."""
     window = settings.APIKEYS_AUTH_FAILURE_WINDOW_SECONDS
     scope, count = f"client:{address}", failures
     if failures == 1:
-        flood = caching.count_in_window("failing-clients", window) > FLOOD_CLIENTS
+        (failing,), _ = caching.count_in_window("failing-clients", window=window)
+        flood = failing > FLOOD_CLIENTS
     else:
-        flood = caching.recall_in_window(scope, window) is None
+        flood = event_id is None
     if flood:
-        scope, count = "flood", caching.count_in_window("flood-failures", window)
+        (count,), event_id = caching.count_in_window("flood-failures", window=window, recall="flood")
+        scope = "flood"
     try:
         if count == 1:
             details = {"reason": reason, "path": path}
@@ -102,7 +106,7 @@ def record_failure(address: str | None, failures: int, actor: str, key_id: str, 
                 details=details,
             )
             caching.remember_in_window(scope, window, event.pk)
-        elif _count_is_written(count) and (event_id := caching.recall_in_window(scope, window)) is not None:
+        elif _count_is_written(count) and event_id is not None:
             AuditEvent.objects.filter(pk=event_id, count__lt=count).update(count=count)
     except DatabaseError as error:
         log.warning("failed authentication not audited (%s: %s)", type(error).__name__, str(error).strip()[:200])

@@ -79,15 +79,17 @@ def authenticate(request: HttpRequest) -> Principal:
 
 
 def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> int | None:
-    """Count, log and audit a failure; the seconds to wait when the caller has failed too often."""
+    """Count, log and audit a failure; the seconds to wait when the caller has failed too often. The counts
+    (per client, per key id) and the client's audit event come in one trip to the shared cache."""
     address = client_address(request)
     window = settings.APIKEYS_AUTH_FAILURE_WINDOW_SECONDS
-    failures, wait = caching.count_failure(f"client:{address}", settings.APIKEYS_AUTH_FAILURES_PER_CLIENT, window)
-    waits = [wait]
+    client = f"client:{address}"
+    scopes = [client, f"key:{failure.key_id}"] if failure.key_id else [client]
+    counts, event_id = caching.count_in_window(*scopes, window=window, recall=client)
+    waits = [caching.retry_after(counts[0], settings.APIKEYS_AUTH_FAILURES_PER_CLIENT, window)]
     if failure.key_id:
-        waits.append(caching.count_failure(f"key:{failure.key_id}", settings.APIKEYS_AUTH_FAILURES_PER_KEY, window)[1])
-    retry_after = max((w for w in waits if w), default=None)
-    if failures == 1 or retry_after is None:  # once throttled, the count in the audit log is enough
+        waits.append(caching.retry_after(counts[1], settings.APIKEYS_AUTH_FAILURES_PER_KEY, window))
+    if counts[0] == 1:  # one line per client and window: the audit log counts the rest
         log.warning(
             "authentication failed: %s (key id %s, user %s, client %s)",
             failure.reason,
@@ -97,13 +99,14 @@ def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> int | 
         )
     audit.record_failure(
         address,
-        failures,
+        counts[0],
+        event_id,
         actor=failure.username,
         key_id=failure.key_id,
         reason=failure.reason,
         path=escape_uri_path(request.path)[:200],  # as sent: a NUL in a path fits no database column
     )
-    return retry_after
+    return max((w for w in waits if w), default=None)
 
 
 def authenticate_api_key(encoded: str) -> ApiKey:

@@ -219,35 +219,43 @@ def claim(name: str, seconds: int) -> bool:
 # --- Failure counters, in fixed windows -------------------------------------------------------------------
 
 
-def count_in_window(scope: str, window: int) -> int:
-    """Count one occurrence of `scope` in this fixed window of `window` seconds; how many so far, this one
-    included (across every process; in this process alone while the shared cache is away)."""
-    name = f"{FAILURES}{scope}:{int(time.time() // window)}"
+def count_in_window(*scopes: str, window: int, recall: str | None = None) -> tuple[list[int], Any]:
+    """Count one occurrence of each scope in this fixed window of `window` seconds: how many so far, this one
+    included (across every process; in this process alone while the shared cache is away); and what
+    `remember_in_window` holds for `recall` in this window, read in the same trip."""
+    bucket = int(time.time() // window)
+    names = [f"{FAILURES}{scope}:{bucket}" for scope in scopes]
+    recalled_name = f"{AUDITED}{recall}:{bucket}" if recall is not None else None
     store = shared_store()
-    store.add(name, 0, timeout=window + 1)
-    try:
-        return store.incr(name)
-    except ValueError:  # expired between add and incr, or the shared cache went away between them
-        local.add(name, 0, timeout=window + 1)
-        return local.incr(name)
+    if hasattr(store, "count") and (counted := store.count(names, window + 1, recalled_name)) is not None:
+        return counted  # Redis: one round trip for all of it
+    counts = []
+    for name in names:
+        store.add(name, 0, timeout=window + 1)
+        try:
+            counts.append(store.incr(name))
+        except ValueError:  # expired between add and incr, or the shared cache went away between them
+            local.add(name, 0, timeout=window + 1)
+            counts.append(local.incr(name))
+    return counts, store.get(recalled_name) if recalled_name else None
 
 
-def count_failure(scope: str, limit: int, window: int) -> tuple[int, int | None]:
-    """Count one failure for `scope`: how many in this window, and the seconds to wait when that is over
-    `limit` (else None)."""
-    failures = count_in_window(scope, window)
-    if failures > limit:
-        now = time.time()
-        return failures, max(1, int((int(now // window) + 1) * window - now))
-    return failures, None
+def count_failure(scope: str, limit: int, window: int) -> int | None:
+    """Count one failure for `scope`; the seconds to wait when it is over `limit` in this window, else None."""
+    (failures,), _ = count_in_window(scope, window=window)
+    return retry_after(failures, limit, window)
+
+
+def retry_after(failures: int, limit: int, window: int) -> int | None:
+    """The seconds until this window ends when `failures` is over `limit`, else None."""
+    if failures <= limit:
+        return None
+    now = time.time()
+    return max(1, int((int(now // window) + 1) * window - now))
 
 
 def remember_in_window(scope: str, window: int, value: Any) -> None:
     shared_store().set(f"{AUDITED}{scope}:{int(time.time() // window)}", value, timeout=window + 1)
-
-
-def recall_in_window(scope: str, window: int) -> Any:
-    return shared_store().get(f"{AUDITED}{scope}:{int(time.time() // window)}")
 
 
 def is_throttled(scope: str, limit: int, window: int) -> int | None:

@@ -1,4 +1,4 @@
-"""A logging filter that scrubs credentials from every record, whoever logs it."""
+"""Logging filters: credentials scrubbed from every record, whoever logs it; refusals said once."""
 
 from __future__ import annotations
 
@@ -25,3 +25,12 @@ class ScrubSecrets(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+class QuietRefusals(logging.Filter):
+    """Django logs every 4xx on `django.request`. A 401 or 429 is already logged by `apikeys.auth`, once per
+    client and window (its count goes in the audit log): under a flood of bad keys, a line per request would
+    cost every request a write and bury the one that matters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", None) not in (401, 429)

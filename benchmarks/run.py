@@ -5,7 +5,7 @@ postgres://postgres@127.0.0.1:5432/apikeys), with Redis as the shared cache when
 Each figure runs in its own Django process (`benchmarks.launch`); this process prepares the databases,
 describes the machine and sums up. The output is Markdown, ready to paste into BENCHMARKS.md.
 
-    python -m benchmarks.run [--only verification,scale,bulk_invalidation,load] [--backends sqlite,postgres]
+    python -m benchmarks.run [--only verification,scale,bulk_invalidation,load,flood] [--backends sqlite,postgres]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from benchmarks.fixtures import LARGE, SMALL
 from benchmarks.measure import heading, read_outcomes, table
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("verification", "scale", "bulk_invalidation", "load")
+FIGURES = ("verification", "scale", "bulk_invalidation", "load", "flood")
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/apikeys"
 # A Redis database the benchmark owns: flushed before each PostgreSQL pass so no earlier run's entries count.
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -138,6 +138,7 @@ class Pass:
             "scale": lambda: self.launch("scale", estates[SMALL], BENCH_LARGE_DATABASE_URL=estates[LARGE]),
             "bulk_invalidation": lambda: self.launch("bulk_invalidation", self.backend.copy_url(LARGE, "bulk")),
             "load": lambda: self.launch("load", self.backend.copy_url(LARGE, "load")),
+            "flood": lambda: self.launch("flood", self.backend.copy_url(LARGE, "flood")),
         }
         failures = []
         for figure in figures:

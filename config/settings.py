@@ -151,8 +151,12 @@ APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS = int(os.environ.get("APIKEYS_REFRESH_T
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"scrub_secrets": {"()": "apikeys.logs.ScrubSecrets"}},
+    "filters": {
+        "scrub_secrets": {"()": "apikeys.logs.ScrubSecrets"},
+        "quiet_refusals": {"()": "apikeys.logs.QuietRefusals"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub_secrets"]}},
+    "loggers": {"django.request": {"filters": ["quiet_refusals"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
 
