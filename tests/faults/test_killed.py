@@ -92,27 +92,29 @@ def app(start_app, postgres_url) -> Gunicorn:
     return start_app(postgres_url)
 
 
-def test_a_killed_invalidation_of_10000_keys_is_all_or_nothing(app, postgres_url):
+def test_a_killed_invalidation_of_10000_keys_is_all_or_nothing(app, postgres_url, figures):
     ids = seed(postgres_url, "alice", "inv")
     send = lambda: request(  # noqa: E731
         app.url + "/_security/api_key", "DELETE", basic("alice"), {"ids": ids, "owner": True}, timeout=60
     )
     kill_mid_write(app, postgres_url, send)
     invalidated = "SELECT count(*) FROM apikeys_apikey WHERE invalidated"
-    assert counts(postgres_url, invalidated, "invalidate") in ALL_OR_NOTHING
+    figures["after_the_kill"] = counts(postgres_url, invalidated, "invalidate")
+    assert figures["after_the_kill"] in ALL_OR_NOTHING
 
     status, _, answer = send()
     assert status == 200 and len(answer["invalidated_api_keys"] + answer["previously_invalidated_api_keys"]) == KEYS
     assert counts(postgres_url, invalidated, "invalidate") == (KEYS, KEYS)
 
 
-def test_a_killed_bulk_update_of_10000_keys_is_all_or_nothing(app, postgres_url):
+def test_a_killed_bulk_update_of_10000_keys_is_all_or_nothing(app, postgres_url, figures):
     ids = seed(postgres_url, "alice", "upd")
     body = {"ids": ids, "metadata": {"rolled": True}}
     send = lambda: request(app.url + "/_security/api_key/_bulk_update", "POST", basic("alice"), body, timeout=120)  # noqa: E731
     kill_mid_write(app, postgres_url, send)
     updated = "SELECT count(*) FROM apikeys_apikey WHERE metadata @> '{\"rolled\": true}'"
-    assert counts(postgres_url, updated, "update") in ALL_OR_NOTHING
+    figures["after_the_kill"] = counts(postgres_url, updated, "update")
+    assert figures["after_the_kill"] in ALL_OR_NOTHING
 
     status, _, answer = send()
     assert status == 200 and len(answer["updated"] + answer["noops"]) == KEYS
@@ -153,7 +155,7 @@ def _post_form(url: str, form: str, cookie: str):
         raise
 
 
-def test_a_killed_delete_all_expired_in_the_console_is_all_or_nothing(app, postgres_url):
+def test_a_killed_delete_all_expired_in_the_console_is_all_or_nothing(app, postgres_url, figures):
     seed(postgres_url, "alice", "exp", expired=True)
     cookie, csrf = console_session(app)
     form = urllib.parse.urlencode({"expired": "1", "csrfmiddlewaretoken": csrf})
@@ -163,7 +165,8 @@ def test_a_killed_delete_all_expired_in_the_console_is_all_or_nothing(app, postg
 
     kill_mid_write(app, postgres_url, send)
     invalidated = "SELECT count(*) FROM apikeys_apikey WHERE invalidated"
-    assert counts(postgres_url, invalidated, "invalidate") in ALL_OR_NOTHING
+    figures["after_the_kill"] = counts(postgres_url, invalidated, "invalidate")
+    assert figures["after_the_kill"] in ALL_OR_NOTHING
 
     send()
     assert counts(postgres_url, invalidated, "invalidate") == (KEYS, KEYS)
