@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,9 @@ from .models import AuditEvent
 log = logging.getLogger(__name__)
 # Addresses failing in one window before those that come next share one event.
 FLOOD_CLIENTS = 50
+# Cache scopes: every failure of a window, and the event that counts them once clients are too many.
+ALL_FAILURES = "all"
+FLOOD = "flood"
 # A failure event's count is written at these counts: 1, 2, 4, ... 512, then every 1,000th.
 EXACT_UP_TO = 1024
 
@@ -75,34 +79,50 @@ def _count_is_written(count: int) -> bool:
     return count & (count - 1) == 0 if count <= EXACT_UP_TO else count % 1000 == 0
 
 
-def record_failure(
-    address: str | None, failures: int, event_id: int | None, actor: str, key_id: str, reason: str, path: str
-) -> None:
-    """Audit a failed authentication from `address`: its `failures`th in this window (counted atomically, so
-    exactly one request makes each event), `event_id` the address's event when it has one. The first makes
-    the address's event, later ones raise its count now and then (`_count_is_written`). Beyond `FLOOD_CLIENTS`
-    addresses in a window, newcomers count into one shared event. A write the database cannot take is
-    dropped with a warning: the caller is refused all the same."""
+@dataclass(frozen=True)
+class FailureCounts:
+    """A failed authentication's place in this window: the `client`'s `failures`th, everyone's `all`th, and
+    the audit events already counting them (ids, or None)."""
+
+    client: str | None
+    failures: int
+    all: int
+    client_event: int | None
+    flood_event: int | None
+
+
+def record_failure(counts: FailureCounts, actor: str, key_id: str, reason: str, path: str) -> None:
+    """Audit a failed authentication. The counts are atomic, so exactly one request makes each event: a
+    client's first failure makes its event, later ones raise its count now and then (`_count_is_written`).
+    The client that is the window's `FLOOD_CLIENTS + 1`th to fail makes the shared event, which then counts
+    every failure of the window; clients failing after it count only there. A write the database cannot take
+    is dropped with a warning: the caller is refused all the same."""
     window = settings.APIKEYS_AUTH_FAILURE_WINDOW_SECONDS
-    scope, count = f"client:{address}", failures
-    if failures == 1:
+    scope, count, event_id = f"client:{counts.client}", counts.failures, counts.client_event
+    flood = False
+    if counts.failures == 1:
         (failing,), _ = caching.count_in_window("failing-clients", window=window)
         flood = failing > FLOOD_CLIENTS
+        if flood and failing > FLOOD_CLIENTS + 1:
+            count = 2  # the shared event exists (or is being made): only raise its count
     else:
         flood = event_id is None
     if flood:
-        (count,), event_id = caching.count_in_window("flood-failures", window=window, recall="flood")
-        scope = "flood"
+        scope, event_id = FLOOD, counts.flood_event
+        count = 1 if count == 1 else max(counts.all, 2)
     try:
         if count == 1:
             details = {"reason": reason, "path": path}
             if flood:
-                details["reason"] = "many clients failing at once; first: " + reason
+                details["reason"] = (
+                    "many clients failing at once (counting every failure of the window); first: " + reason
+                )
             event = AuditEvent.objects.create(
                 action=Action.AUTH_FAILURE,
                 actor=actor[:150],
                 key_id=key_id[:64],
-                client_address=None if flood else address,
+                client_address=None if flood else counts.client,
+                count=counts.all if flood else 1,
                 details=details,
             )
             caching.remember_in_window(scope, window, event.pk)

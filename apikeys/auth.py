@@ -1,8 +1,9 @@
 """Who is calling the JSON API: `Authorization: ApiKey <encoded>`, `Basic <user:pass>` or `Bearer <token>` (an
 OAuth2 access token from `/_security/oauth2/token`), nothing else.
 
-Successful verifications are remembered (`caching`: this process, then the shared cache), like
-Elasticsearch's realm and API key caches: a warm request never runs a slow hash. The key's row is still read
+Successful verifications of slow hashes (argon2id) are remembered (`caching`: this process, then the shared
+cache), like Elasticsearch's realm and API key caches: a warm request never runs a slow hash. A fast hash
+(SSHA256, the default) is checked every time: that costs less than asking a cache. The key's row is still read
 on every request, so an invalidated or expired key is refused on the very next request even before its cache
 entry is evicted, and a changed hash changes the fingerprint that is compared.
 
@@ -80,15 +81,16 @@ def authenticate(request: HttpRequest) -> Principal:
 
 def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> int | None:
     """Count, log and audit a failure; the seconds to wait when the caller has failed too often. The counts
-    (per client, per key id) and the client's audit event come in one trip to the shared cache."""
+    (this client's, this key id's, everyone's) and the audit events that count them come in one trip to the
+    shared cache: a flood of bad keys costs each of them that trip and the verification's."""
     address = client_address(request)
     window = settings.APIKEYS_AUTH_FAILURE_WINDOW_SECONDS
     client = f"client:{address}"
-    scopes = [client, f"key:{failure.key_id}"] if failure.key_id else [client]
-    counts, event_id = caching.count_in_window(*scopes, window=window, recall=client)
+    scopes = [client, audit.ALL_FAILURES] + ([f"key:{failure.key_id}"] if failure.key_id else [])
+    counts, (client_event, flood_event) = caching.count_in_window(*scopes, window=window, recall=(client, audit.FLOOD))
     waits = [caching.retry_after(counts[0], settings.APIKEYS_AUTH_FAILURES_PER_CLIENT, window)]
     if failure.key_id:
-        waits.append(caching.retry_after(counts[1], settings.APIKEYS_AUTH_FAILURES_PER_KEY, window))
+        waits.append(caching.retry_after(counts[2], settings.APIKEYS_AUTH_FAILURES_PER_KEY, window))
     if counts[0] == 1:  # one line per client and window: the audit log counts the rest
         log.warning(
             "authentication failed: %s (key id %s, user %s, client %s)",
@@ -98,9 +100,7 @@ def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> int | 
             address,
         )
     audit.record_failure(
-        address,
-        counts[0],
-        event_id,
+        audit.FailureCounts(address, counts[0], counts[1], client_event, flood_event),
         actor=failure.username,
         key_id=failure.key_id,
         reason=failure.reason,
@@ -116,9 +116,10 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         raise AuthenticationFailed("invalid ApiKey value") from exc
     found = _find_key(key_id)
     if found is None:
-        # Spend what a wrong secret for a known key would (both caches asked, a hash run), so an unknown id
-        # cannot be told from a wrong secret.
-        caching.recall_nothing(secret)
+        # Spend what a wrong secret for a known key would (a slow hash's caches asked, a hash run), so an
+        # unknown id cannot be told from a wrong secret.
+        if not keys.is_fast(settings.APIKEYS_HASH_ALGORITHM):
+            caching.recall_nothing(secret)
         keys.dummy_verify(secret, settings.APIKEYS_HASH_ALGORITHM)
         raise AuthenticationFailed(f"unable to find apikey with id {key_id}", key_id=key_id[:64])
     if found.column("invalidated"):
@@ -217,6 +218,10 @@ def _find_key(key_id: str) -> _FoundKey | None:
 
 
 def _verify_cached(key_id: str, stored_hash: str, secret: str) -> bool:
+    """Check the secret: a fast hash every time (a salted SHA-256 costs microseconds, a trip to the shared
+    cache a tenth of a millisecond), a slow one (argon2id) from what this process or another remembers."""
+    if keys.is_fast(stored_hash):
+        return keys.verify_secret(secret, stored_hash)
     fingerprint = caching.fingerprint(secret, stored_hash)
     if caching.recalls_key(key_id, fingerprint):
         return True

@@ -219,15 +219,15 @@ def claim(name: str, seconds: int) -> bool:
 # --- Failure counters, in fixed windows -------------------------------------------------------------------
 
 
-def count_in_window(*scopes: str, window: int, recall: str | None = None) -> tuple[list[int], Any]:
+def count_in_window(*scopes: str, window: int, recall: tuple[str, ...] = ()) -> tuple[list[int], list[Any]]:
     """Count one occurrence of each scope in this fixed window of `window` seconds: how many so far, this one
     included (across every process; in this process alone while the shared cache is away); and what
-    `remember_in_window` holds for `recall` in this window, read in the same trip."""
+    `remember_in_window` holds for each of `recall` in this window, read in the same trip."""
     bucket = int(time.time() // window)
     names = [f"{FAILURES}{scope}:{bucket}" for scope in scopes]
-    recalled_name = f"{AUDITED}{recall}:{bucket}" if recall is not None else None
+    recalled = [f"{AUDITED}{scope}:{bucket}" for scope in recall]
     store = shared_store()
-    if hasattr(store, "count") and (counted := store.count(names, window + 1, recalled_name)) is not None:
+    if hasattr(store, "count") and (counted := store.count(names, window + 1, recalled)) is not None:
         return counted  # Redis: one round trip for all of it
     counts = []
     for name in names:
@@ -237,7 +237,7 @@ def count_in_window(*scopes: str, window: int, recall: str | None = None) -> tup
         except ValueError:  # expired between add and incr, or the shared cache went away between them
             local.add(name, 0, timeout=window + 1)
             counts.append(local.incr(name))
-    return counts, store.get(recalled_name) if recalled_name else None
+    return counts, [store.get(name) for name in recalled]
 
 
 def count_failure(scope: str, limit: int, window: int) -> int | None:

@@ -73,6 +73,12 @@ def hash_secret(secret: str, algorithm: str = "ssha256") -> str:
     raise ValueError(f"unknown API key hash algorithm [{algorithm}]; use one of {', '.join(ALGORITHMS)}")
 
 
+def is_fast(stored_or_algorithm: str) -> bool:
+    """Whether checking a secret against this hash (or algorithm) costs microseconds (SSHA256), so that
+    remembering the answer in a shared cache would cost more than finding it again."""
+    return stored_or_algorithm.startswith(SSHA256_PREFIX) or stored_or_algorithm == "ssha256"
+
+
 def verify_secret(secret: str, stored: str) -> bool:
     """True when `secret` matches `stored`, whichever algorithm made it. Constant time for SSHA256."""
     if stored.startswith(SSHA256_PREFIX):

@@ -171,11 +171,11 @@ class ResilientRedisCache(RedisCache):
     def clear(self) -> None:
         self._call("clear", None)
 
-    def count(self, keys: list[Any], timeout: int, also_get: Any = None) -> tuple[list[int], Any] | None:
-        """Add one to each counter (made to lapse `timeout` seconds after it is first counted) and read
-        `also_get`, in one round trip: their new values and what was read (None while Redis is away).
-        Django's `add` then `incr` take three trips per counter (`incr` checks first that the key exists),
-        and counting is what each of a flood of bad keys costs."""
+    def count(self, keys: list[Any], timeout: int, also_get: list[Any]) -> tuple[list[int], list[Any]] | None:
+        """Add one to each counter (made to lapse `timeout` seconds after it is first counted) and read the
+        keys of `also_get`, in one round trip: the counters' new values and what was read (None while Redis is
+        away). Django's `add` then `incr` take three trips per counter (`incr` checks first that the key
+        exists), and counting is what each of a flood of bad keys costs."""
         if not self.breaker.allows():
             return None
         names = [self.make_and_validate_key(key) for key in keys]
@@ -184,8 +184,8 @@ class ResilientRedisCache(RedisCache):
             for name in names:
                 pipeline.set(name, 0, ex=timeout, nx=True)
                 pipeline.incr(name)
-            if also_get is not None:
-                pipeline.get(self.make_and_validate_key(also_get))
+            for key in also_get:
+                pipeline.get(self.make_and_validate_key(key))
             answers = pipeline.execute()
         except RedisError as error:
             self.breaker.failed(self.location, error)
@@ -194,5 +194,6 @@ class ResilientRedisCache(RedisCache):
         if lasted is not None:
             self._after_outage(lasted)
         counts = answers[1 : 2 * len(names) : 2]
-        read = self._cache._serializer.loads(answers[-1]) if also_get is not None and answers[-1] is not None else None
+        loads = self._cache._serializer.loads
+        read = [None if value is None else loads(value) for value in answers[2 * len(names) :]]
         return counts, read

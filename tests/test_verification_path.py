@@ -52,7 +52,8 @@ def test_a_warm_request_does_no_write_and_no_slow_hash(api, alice, settings):
     assert writes(queries) == []
 
 
-def test_a_cold_request_verifies_the_hash_once(api, alice):
+def test_a_cold_request_verifies_a_slow_hash_once(api, alice, settings):
+    settings.APIKEYS_HASH_ALGORITHM = "argon2id"
     created = new_key(alice)
     with mock.patch.object(keys, "verify_secret", wraps=keys.verify_secret) as verify:
         api("GET", AUTHENTICATE, apikey_header(created.encoded))
@@ -98,13 +99,26 @@ def test_a_warm_request_asks_the_shared_cache_nothing(api, alice):
     assert [name for name, spy in spies.items() if spy.called] == []
 
 
-def test_another_process_finds_the_verified_key_in_the_shared_cache(api, alice):
+def test_another_process_finds_the_verified_key_in_the_shared_cache(api, alice, settings):
+    settings.APIKEYS_HASH_ALGORITHM = "argon2id"
     created = new_key(alice)
     api("GET", AUTHENTICATE, apikey_header(created.encoded))
     local_cache.clear()  # as a process that has not seen the key yet
     with mock.patch.object(keys, "verify_secret", wraps=keys.verify_secret) as verify:
         assert api("GET", AUTHENTICATE, apikey_header(created.encoded)).status_code == 200
     assert verify.call_count == 0
+
+
+def test_a_fast_hash_is_checked_every_time_and_never_asked_of_the_shared_cache(api, alice):
+    created = new_key(alice)  # SSHA256, the default: microseconds, less than a trip to Redis
+    with (
+        mock.patch.object(keys, "verify_secret", wraps=keys.verify_secret) as verify,
+        mock.patch.object(cache, "get", wraps=cache.get) as shared_get,
+    ):
+        for _ in range(3):
+            assert api("GET", AUTHENTICATE, apikey_header(created.encoded)).status_code == 200
+    assert verify.call_count == 3
+    assert not [c for c in shared_get.call_args_list if str(c.args[0]).startswith("apikeys:verified:")]
 
 
 def test_last_used_is_recorded_again_once_the_interval_has_passed(api, alice, settings):
