@@ -7,7 +7,7 @@ class ApikeysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.core import signals
+        from django.core import checks, signals
         from django.db.models.signals import post_migrate
 
         from . import deferred, planner, triggers
@@ -16,3 +16,18 @@ class ApikeysConfig(AppConfig):
         signals.request_finished.connect(deferred.request_finished, dispatch_uid="apikeys-deferred-finish")
         post_migrate.connect(triggers.ensure_after_migrate, sender=self, dispatch_uid="apikeys-owner-counts")
         post_migrate.connect(planner.refresh_after_migrate, sender=self, dispatch_uid="apikeys-statistics")
+        checks.register(lifetime_policy_check)
+
+
+def lifetime_policy_check(app_configs, **kwargs) -> list:
+    """A lifetime setting that is not a duration, or a default beyond the maximum, stops the server starting."""
+    from django.core import checks
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .services.lifetime import policy
+
+    try:
+        policy()
+    except ImproperlyConfigured as error:
+        return [checks.Error(str(error), id="apikeys.E001")]
+    return []

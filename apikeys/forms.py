@@ -14,8 +14,8 @@ from django.utils.safestring import SafeString, mark_safe
 from . import services
 from .errors import ApiError
 from .jsontext import JsonProblem, line_of, parse_object
-from .listing import DEFAULT_STATUS_LABEL, TYPES, KeyFilters
-from .models import AuditEvent, KeyStatus, KeyType
+from .listing import DEFAULT_STATUS_LABEL, STATUS_FILTERS, TYPES, KeyFilters
+from .models import AuditEvent, KeyType
 from .privileges import cross_cluster
 
 BOOKS_READ_ONLY = {
@@ -191,7 +191,7 @@ class CheckPrivilegesForm(forms.Form):
         return request
 
 
-STATUS_CHOICES = [("", DEFAULT_STATUS_LABEL), *KeyStatus.choices]
+STATUS_CHOICES = [("", DEFAULT_STATUS_LABEL), *STATUS_FILTERS.items()]
 TYPE_CHOICES = [("", "All types"), *TYPES.items()]
 
 

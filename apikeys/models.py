@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -133,7 +134,50 @@ STATUS_RULES: dict[KeyStatus, tuple[Invalidated | ExpirationPassed, ...]] = {
 }
 
 
-def _clause(parts: tuple[Invalidated | ExpirationPassed, ...]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ExpiresWithin:
+    """A condition: the key's expiration is still to come, and comes within `days` from now."""
+
+    days: int
+
+    def holds(self, key: ApiKey, now: datetime) -> bool:
+        return key.expiration is not None and now < key.expiration <= now + timedelta(days=self.days)
+
+    def q(self, now: datetime) -> Q:
+        return Q(expiration__gt=now, expiration__lte=now + timedelta(days=self.days))
+
+    def clause(self) -> dict[str, Any]:
+        # One range: the (invalidated, expiration) index reads exactly these keys.
+        return {"range": {"expiration": {"gt": "now", "lte": f"now+{self.days}d"}}}
+
+
+@dataclass(frozen=True)
+class KeyRule:
+    """A set of keys named by conditions that all hold, with the same three faces as a status: one key in hand
+    (`holds`), the ORM (`q`) and the query DSL (`clause`)."""
+
+    parts: tuple[Invalidated | ExpiresWithin, ...]
+
+    def holds(self, key: ApiKey, now: datetime) -> bool:
+        return all(part.holds(key, now) for part in self.parts)
+
+    def q(self, now: datetime) -> Q:
+        return _all_q(part.q(now) for part in self.parts)
+
+    def clause(self) -> dict[str, Any]:
+        return _clause(self.parts)
+
+
+def expiring_soon(days: int | None = None) -> KeyRule:
+    """Active keys that expire within `days` (`APIKEYS_EXPIRING_SOON_DAYS`): the list's "Expiring soon"
+    filter, their status's warning tone, and the owners' expiry digest."""
+    days = settings.APIKEYS_EXPIRING_SOON_DAYS if days is None else days
+    # Active (not invalidated, expiration not passed) and expiring within the days: the second condition
+    # implies the expiration part of active's rule.
+    return KeyRule((Invalidated(False), ExpiresWithin(days)))
+
+
+def _clause(parts: tuple[Invalidated | ExpirationPassed | ExpiresWithin, ...]) -> dict[str, Any]:
     clauses = [part.clause() for part in parts]
     return clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}}
 
@@ -203,6 +247,12 @@ class ApiKey(models.Model):
     # A cross-cluster key's `access` as given (normalized); its role descriptor is built from it.
     access = models.JSONField(default=dict)
     last_used = models.DateTimeField(null=True, blank=True)
+    # A roll links the two keys both ways; unique, so that a key has at most one successor whatever races.
+    rolled_from = models.CharField(max_length=20, null=True, blank=True, unique=True)
+    # NULL, not "", like `rolled_from`: the query API's `exists` reads NULL as missing.
+    rolled_to = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
+    # The expiration its owner was last told about (`notify_expiring_api_keys`): told once per expiration.
+    expiry_notified = models.DateTimeField(null=True, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -268,6 +318,10 @@ class ApiKey(models.Model):
             out["limited_by"] = [self.limited_by or {}]
         if self.last_used is not None:
             out["last_used"] = epoch_millis(self.last_used)
+        if self.rolled_from:
+            out["rolled_from"] = self.rolled_from
+        if self.rolled_to:
+            out["rolled_to"] = self.rolled_to
         return out
 
 
@@ -332,6 +386,7 @@ class AuditEvent(models.Model):
         CREATE = "create", "Created API key"
         GRANT = "grant", "Granted API key"
         UPDATE = "update", "Updated API key"
+        ROLL = "roll", "Rolled API key"
         INVALIDATE = "invalidate", "Invalidated API key"
         PURGE = "purge", "Purged API keys"
         ROLE_CHANGE = "role_change", "Changed role"

@@ -17,11 +17,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django_tables2.data import TableListData
 
 from .listing import DEFAULT_SORT, SORTS, TYPES, type_of
-from .models import ApiKey, KeyStatus
+from .models import ApiKey, KeyStatus, expiring_soon
 
 JUST_NOW = timedelta(minutes=1)
 KEY_ID_SLOT = "KEY-ID"
-EXPIRES_SOON = timedelta(days=7)
 
 
 class PageOfKeys(TableListData):
@@ -40,8 +39,10 @@ def _count(number: int, unit: str) -> str:
     return f"{number}\xa0{unit}{'' if number == 1 else 's'}"
 
 
-def elapsed(earlier: datetime, later: datetime) -> str:
-    """`5 hours`, `3 days`, `11 months`: the first non-zero unit of the span from `earlier` to `later`."""
+def elapsed(earlier: datetime, later: datetime, rounded: bool = False) -> str:
+    """`5 hours`, `3 days`, `11 months`: the first non-zero unit of the span from `earlier` to `later`, whole
+    units passed (or, `rounded`, the nearest number of them: a key rolled with 24 hours of grace "expires in
+    24 hours", not in 23, a second later)."""
     months = (later.year - earlier.year) * 12 + later.month - earlier.month
     if (earlier.day, earlier.time()) > (later.day, later.time()):
         months -= 1
@@ -52,7 +53,7 @@ def elapsed(earlier: datetime, later: datetime) -> str:
     seconds = (later - earlier).total_seconds()
     for size, unit in SECONDS_PER_UNIT:
         if seconds >= size:
-            return _count(int(seconds // size), unit)
+            return _count(round(seconds / size) if rounded else int(seconds // size), unit)
     return _count(0, "minute")
 
 
@@ -73,7 +74,8 @@ def relative_time(moment: datetime | None, never: str = "Never", now: datetime |
 
 
 def status_of(key: ApiKey, now: datetime | None = None) -> tuple[str, str]:
-    """(label, tone) for the Status column: Active, Expires in …, Expired, Invalidated."""
+    """(label, tone) for the Status column: Active, Expires in … (a warning when expiring soon), Expired,
+    Invalidated."""
     now = now or timezone.now()
     status = key.status(now)
     if status is KeyStatus.INVALIDATED:
@@ -82,8 +84,8 @@ def status_of(key: ApiKey, now: datetime | None = None) -> tuple[str, str]:
         return status.label, "muted"
     if key.expiration is None:
         return status.label, "success"
-    tone = "warning" if key.expiration - now < EXPIRES_SOON else "success"
-    return f"Expires in {elapsed(now, key.expiration)}", tone
+    tone = "warning" if expiring_soon().holds(key, now) else "success"
+    return f"Expires in {elapsed(now, key.expiration, rounded=True)}", tone
 
 
 def badge(label: str, tone: str) -> str:

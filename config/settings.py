@@ -147,6 +147,26 @@ APIKEYS_CACHE_RETRY_SECONDS = float(os.environ.get("APIKEYS_CACHE_RETRY_SECONDS"
 # OAuth2 tokens (`/_security/oauth2/token`): an access token's life, and its refresh token's (single use).
 APIKEYS_TOKEN_EXPIRATION_SECONDS = int(os.environ.get("APIKEYS_TOKEN_EXPIRATION_SECONDS", 20 * 60))
 APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS = int(os.environ.get("APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS", 24 * 3600))
+# Key lifetimes, as Elasticsearch durations ("90d"): the expiration a create or grant that names none gets, and
+# the longest allowed (a longer one, or none when there is no default, is refused). Both unset: no policy.
+APIKEYS_DEFAULT_EXPIRATION = os.environ.get("APIKEYS_DEFAULT_EXPIRATION") or None
+APIKEYS_MAX_EXPIRATION = os.environ.get("APIKEYS_MAX_EXPIRATION") or None
+# Active keys expiring within this many days are "Expiring soon" (list filter, status tone, owners' digest).
+APIKEYS_EXPIRING_SOON_DAYS = int(os.environ.get("APIKEYS_EXPIRING_SOON_DAYS", 7))
+# Where the console is reached: the links in the expiry digest (`manage.py notify_expiring_api_keys`).
+APIKEYS_CONSOLE_URL = os.environ.get("APIKEYS_CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Email (the expiry digest): printed to the console unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "API keys <apikeys@localhost>")
 
 LOGGING = {
     "version": 1,

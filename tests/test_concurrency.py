@@ -12,7 +12,7 @@ import pytest
 from django.db import connections
 from django.test import Client
 
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, AuditEvent
 from tests.conftest import basic, new_key
 
 THREADS = 8
@@ -124,3 +124,38 @@ def test_concurrent_creates_updates_and_invalidations_stay_consistent(alice, bob
             assert key.metadata in written[key.id]
         else:
             assert key.metadata == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolls_of_one_key_at_once_make_exactly_one_successor(alice):
+    key = new_key(alice, "contended").key
+    rollers = 4
+    start = threading.Barrier(rollers)
+    answers, errors = [], []
+
+    def roller() -> None:
+        try:
+            client = Client()
+            start.wait(timeout=30)
+            answers.append(
+                call(client, "POST", f"/_security/api_key/{key.id}/_roll", basic(alice), {"grace_period": "1h"})
+            )
+        except Exception as exc:  # reported below; a thread must not die silently
+            errors.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=roller) for _ in range(rollers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(status for status, _ in answers) == [200] + [400] * (rollers - 1), answers
+    [successor] = [body["id"] for status, body in answers if status == 200]
+    assert list(ApiKey.objects.filter(rolled_from=key.id).values_list("id", flat=True)) == [successor]
+    assert ApiKey.objects.get(pk=key.id).rolled_to == successor
+    refusals = [body["error"]["reason"] for status, body in answers if status == 400]
+    assert all(reason.endswith(f"its successor is [{successor}]") for reason in refusals), refusals
+    assert AuditEvent.objects.filter(action="roll", key_id=key.id).count() == 1

@@ -1,5 +1,5 @@
 """The API key endpoints: create, grant, get, query, update, bulk update, invalidate, clear the cache; create
-and update cross-cluster keys."""
+and update cross-cluster keys; roll (ours)."""
 
 from __future__ import annotations
 
@@ -74,6 +74,10 @@ def update_api_key(call: Call, key_id: str) -> dict:
     return {"updated": services.update_api_key(call.principal, key_id, call.body())}
 
 
+def roll_api_key(call: Call, key_id: str) -> dict:
+    return services.roll_api_key(call.principal, key_id, call.body()).to_dict()
+
+
 def create_cross_cluster_api_key(call: Call) -> dict:
     return services.create_cross_cluster_api_key(call.principal, call.body(required=True)).to_dict()
 
@@ -106,6 +110,7 @@ api_key_view = endpoint(
 )
 query_view = endpoint(params={"GET": QUERY_PARAMS, "POST": QUERY_PARAMS}, GET=query_api_keys, POST=query_api_keys)
 update_view = endpoint(PUT=update_api_key)
+roll_view = endpoint(POST=roll_api_key)
 bulk_update_view = endpoint(POST=bulk_update_api_keys)
 grant_view = endpoint(POST=grant_api_key)
 bulk_grant_view = endpoint(POST=bulk_grant_api_keys)

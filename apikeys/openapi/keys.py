@@ -50,6 +50,8 @@ API_KEY_PROPERTIES: dict[str, Schema] = {
         "description": "Only for a cross-cluster key: its access, normalized (`query` as a JSON string).",
     },
     "last_used": {**MILLIS, "description": "Epoch milliseconds; omitted when never recorded."},
+    "rolled_from": {**KEY_ID, "description": "Ours: the key this one replaced (`_roll`); omitted otherwise."},
+    "rolled_to": {**KEY_ID, "description": "Ours: the key that replaced this one (`_roll`); omitted otherwise."},
 }
 API_KEY_REQUIRED = (
     "id",
@@ -149,8 +151,20 @@ SCHEMAS: dict[str, Schema] = {
                 "type": "string",
                 "description": "Base64 of `id:api_key`, for `Authorization: ApiKey <encoded>`.",
             },
+            "rolled_from": {**KEY_ID, "description": "Only from `_roll`: the key this one replaces."},
         },
         ("id", "name", "api_key", "encoded"),
+    ),
+    "RollApiKeyRequest": closed(
+        {
+            "grace_period": nullable(
+                {
+                    **DURATION,
+                    "default": "24h",
+                    "description": "How long the old key keeps working: `0s` (it stops now) to `30d`.",
+                }
+            )
+        }
     ),
     "GetApiKeysResponse": closed({"api_keys": {"type": "array", "items": ref("ApiKey")}}, ("api_keys",)),
     "QueryRequest": closed(
@@ -368,6 +382,22 @@ def paths() -> dict[str, Any]:
                 ),
                 params=[*param_refs(), key_id],
                 not_found=response_ref("NotFound"),
+            )
+        },
+        "/_security/api_key/{key_id}/_roll": {
+            "post": operation(
+                "rollApiKey",
+                tag,
+                "Roll one of the caller's API keys: a successor now, the old key kept for a grace period",
+                answer("The successor, with its secret (as create), and `rolled_from`.", ref("CreateApiKeyResponse")),
+                body=json_body("RollApiKeyRequest", False, "Omitted: a grace period of 24 hours."),
+                params=[*param_refs(), key_id],
+                not_found=response_ref("NotFound"),
+                extension="The successor copies the key's name, type, role descriptors or access and metadata, "
+                "and lives as long as the key did, counted from now (within `APIKEYS_MAX_EXPIRATION`); its "
+                "`limited_by` is the owner's roles now. The old key expires at the earlier of its own "
+                "expiration and now + `grace_period`. An expired, invalidated or already rolled key is refused "
+                "(400, naming the successor). One transaction; audited as `roll`.",
             )
         },
         "/_security/cross_cluster/api_key": {

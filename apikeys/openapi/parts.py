@@ -155,8 +155,10 @@ def operation(
     forbidden: bool = True,
     not_found: dict[str, Any] | None = None,
     bad_request: dict[str, Any] | None = None,
+    extension: str | None = None,
 ) -> dict[str, Any]:
-    """One operation with the error answers every endpoint can give: 400, 401, (403), (404), 405, 413, 429."""
+    """One operation with the error answers every endpoint can give: 400, 401, (403), (404), 405, 413, 429.
+    `extension` describes an operation of ours that Elasticsearch does not have (marked `x-extension`)."""
     responses: dict[str, Any] = {
         "200": ok,
         "400": bad_request or response_ref("BadRequest"),
@@ -178,6 +180,9 @@ def operation(
     }
     if body is not None:
         out["requestBody"] = body
+    if extension is not None:
+        out["description"] = f"Our extension: Elasticsearch has no equivalent. {extension}"
+        out["x-extension"] = True
     return out
 
 

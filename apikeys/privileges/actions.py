@@ -14,9 +14,11 @@ API_KEY_GET = "cluster:admin/xpack/security/api_key/get"
 API_KEY_QUERY = "cluster:admin/xpack/security/api_key/query"
 API_KEY_UPDATE = "cluster:admin/xpack/security/api_key/update"
 API_KEY_INVALIDATE = "cluster:admin/xpack/security/api_key/invalidate"
+API_KEY_ROLL = "cluster:admin/xpack/security/api_key/roll"  # ours: Elasticsearch has no roll
 API_KEY_CACHE_CLEAR = "cluster:admin/xpack/security/api_key/cache/clear"
 CROSS_CLUSTER_CREATE = "cluster:admin/xpack/security/cross_cluster/api_key/create"
 CROSS_CLUSTER_UPDATE = "cluster:admin/xpack/security/cross_cluster/api_key/update"
+CROSS_CLUSTER_ROLL = "cluster:admin/xpack/security/cross_cluster/api_key/roll"
 ROLE_GET = "cluster:admin/xpack/security/role/get"
 ROLE_PUT = "cluster:admin/xpack/security/role/put"
 ROLE_DELETE = "cluster:admin/xpack/security/role/delete"
@@ -39,9 +41,11 @@ GRANTED_BY: dict[str, set[str]] = {
     API_KEY_QUERY: {"manage_api_key", "read_security"},
     API_KEY_UPDATE: {"manage_own_api_key"},
     API_KEY_INVALIDATE: {"manage_api_key"},
+    API_KEY_ROLL: {"manage_own_api_key"},
     API_KEY_CACHE_CLEAR: {"manage_security"},
     CROSS_CLUSTER_CREATE: {"manage_security"},
     CROSS_CLUSTER_UPDATE: {"manage_security"},
+    CROSS_CLUSTER_ROLL: {"manage_security"},
     ROLE_GET: {"read_security"},
     ROLE_PUT: {"manage_security"},
     ROLE_DELETE: {"manage_security"},

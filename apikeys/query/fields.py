@@ -37,6 +37,9 @@ FIELDS = {
     "expiration": Field("expiration", "expiration", "date", nullable=True),
     "invalidated": Field("invalidated", "invalidated", "boolean"),
     "invalidation": Field("invalidation", "invalidation", "date", nullable=True),
+    # Ours (`_roll`): which key a key replaced, and which replaced it.
+    "rolled_from": Field("rolled_from", "rolled_from", "keyword", nullable=True),
+    "rolled_to": Field("rolled_to", "rolled_to", "keyword", nullable=True),
 }
 _METADATA_PATH = re.compile(r"metadata\.([A-Za-z0-9@$\-][A-Za-z0-9_@$\-]*(\.[A-Za-z0-9_@$\-]+)*)")
 

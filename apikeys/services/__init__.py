@@ -17,6 +17,7 @@ from .create import (
 )
 from .invalidate import INVALIDATE_FIELDS, invalidate_api_keys, invalidate_keys, purge_api_keys, purge_if_due
 from .reads import KeySelectors, check_limited_by, get_api_keys, readable_keys
+from .roll import roll_api_key
 from .update import UpdateRefusal, bulk_update_api_keys, update_api_key, update_refusal
 from .validation import (
     CREATE_FIELDS,
@@ -56,6 +57,7 @@ __all__ = [
     "purge_api_keys",
     "purge_if_due",
     "readable_keys",
+    "roll_api_key",
     "update_api_key",
     "update_refusal",
     "validate_descriptors",

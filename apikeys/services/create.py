@@ -52,16 +52,20 @@ class CreatedKey:
             out["expiration"] = epoch_millis(self.key.expiration)
         out["api_key"] = self.secret
         out["encoded"] = self.encoded
+        if self.key.rolled_from:
+            out["rolled_from"] = self.key.rolled_from
         return out
 
 
-def _insert_key(
+def insert_key(
     owner: User,
     request: KeyRequest,
     limited_by: dict[str, dict],
     by: Principal | None,
-    action: str = audit.Action.CREATE,
+    action: str | None = audit.Action.CREATE,
+    rolled_from: str | None = None,
 ) -> CreatedKey:
+    """Write a key (its secret only hashed), audited as `action` (None: the caller audits it)."""
     secret = keys.generate_secret()
     key = ApiKey.objects.create(
         id=keys.generate_id(),
@@ -77,15 +81,17 @@ def _insert_key(
         metadata=request.metadata,
         type=request.type,
         access=request.access,
+        rolled_from=rolled_from,
     )
-    audit.record(
-        action,
-        actor=by.user.username if by else "system",
-        key_id=key.id,
-        target=key.name,
-        client_address=by.client_address if by else None,
-        owner=owner.username,
-    )
+    if action is not None:
+        audit.record(
+            action,
+            actor=by.user.username if by else "system",
+            key_id=key.id,
+            target=key.name,
+            client_address=by.client_address if by else None,
+            owner=owner.username,
+        )
     keys_written([])
     log.info("api key created id=%s name=%r owner=%s", key.id, key.name, owner.username)
     return CreatedKey(key, secret)
@@ -102,7 +108,7 @@ def create_api_key(principal: Principal, body: Any) -> CreatedKey:
             "creating derived api keys requires an explicit role descriptor that is empty (has no privileges)"
         )
     with transaction.atomic():
-        return _insert_key(principal.user, request, principal.snapshot(), principal)
+        return insert_key(principal.user, request, principal.snapshot(), principal)
 
 
 def create_cross_cluster_api_key(principal: Principal, body: Any) -> CreatedKey:
@@ -115,7 +121,7 @@ def create_cross_cluster_api_key(principal: Principal, body: Any) -> CreatedKey:
         )
     request = parse_cross_cluster_request(body)
     with transaction.atomic():
-        return _insert_key(principal.user, request, {}, principal)
+        return insert_key(principal.user, request, {}, principal)
 
 
 def grant_api_key(principal: Principal, body: Any) -> CreatedKey:
@@ -132,7 +138,7 @@ def grant_api_key(principal: Principal, body: Any) -> CreatedKey:
     request = parse_key_request(body["api_key"], "grant_api_key.api_key")
     owner = _grantor(body, actions.API_KEY_GRANT)
     with transaction.atomic():
-        return _insert_key(owner, request, user_roles(owner), principal, audit.Action.GRANT)
+        return insert_key(owner, request, user_roles(owner), principal, audit.Action.GRANT)
 
 
 def bulk_grant_api_keys(principal: Principal, body: Any) -> list[CreatedKey]:
@@ -153,7 +159,7 @@ def bulk_grant_api_keys(principal: Principal, body: Any) -> list[CreatedKey]:
     owner = _grantor(body, actions.API_KEY_BULK_GRANT)
     limited_by = user_roles(owner)
     with transaction.atomic():
-        return [_insert_key(owner, request, limited_by, principal, audit.Action.GRANT) for request in parsed]
+        return [insert_key(owner, request, limited_by, principal, audit.Action.GRANT) for request in parsed]
 
 
 def _grant_problems(body: Mapping[str, Any]) -> list[str]:
@@ -211,4 +217,4 @@ def create_managed_api_key(name: str, expiration: str | None = None) -> CreatedK
         if account.has_usable_password():
             account.set_unusable_password()
             account.save(update_fields=["password"])
-        return _insert_key(account, request, {}, None)
+        return insert_key(account, request, {}, None)

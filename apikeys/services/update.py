@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # bulk_update writes one CASE per field per batch: unbatched, 10,000 keys took 118 s on PostgreSQL, not 16 s.
 BULK_UPDATE_BATCH = 500
+UPDATE_ACTIONS = (actions.API_KEY_UPDATE, actions.CROSS_CLUSTER_UPDATE)
+ROLL_ACTIONS = (actions.API_KEY_ROLL, actions.CROSS_CLUSTER_ROLL)
 UPDATED_FIELDS = ["role_descriptors", "metadata", "managed", "expiration", "limited_by", "access"]
 
 
@@ -38,6 +40,7 @@ class UpdateRefusal(models.TextChoices):
     OTHER_TYPE = "other_type", "the key is of the other type (REST or cross-cluster)"
     MANAGED = "managed", "the key is managed by the system"
     NOT_OWNER = "not_owner", "the key belongs to another user"
+    ROLLED = "rolled", "the key has been rolled already (only a roll asks)"
 
 
 def may_update(principal: Principal, kind: str) -> bool:
@@ -46,10 +49,14 @@ def may_update(principal: Principal, kind: str) -> bool:
 
 
 def update_refusal(
-    principal: Principal, key: ApiKey | None = None, now: datetime | None = None, kind: str | None = None
+    principal: Principal,
+    key: ApiKey | None = None,
+    now: datetime | None = None,
+    kind: str | None = None,
+    rolling: bool = False,
 ) -> UpdateRefusal | None:
     """Why `principal` may not update `key` (any key, when None) through the API for keys of type `kind` (the
-    key's own type, when None: the console edits either), or None when it may."""
+    key's own type, when None: the console edits either), or None when it may. Rolling is updating, once."""
     kind = kind or (key.type if key is not None else KeyType.REST)
     if principal.api_key is not None:
         return UpdateRefusal.API_KEY
@@ -68,30 +75,35 @@ def update_refusal(
         return UpdateRefusal.MANAGED
     if key.owner_id != principal.user.pk:
         return UpdateRefusal.NOT_OWNER
+    if rolling and key.rolled_to:
+        return UpdateRefusal.ROLLED
     return None
 
 
-def _not_found(key_id: str) -> NotFound:
+def not_found(key_id: str) -> NotFound:
     return NotFound(f"no API key owned by requesting user found for ID [{key_id}]")
 
 
-def refusal_error(refusal: UpdateRefusal, principal: Principal, key_id: str = "", kind: str = KeyType.REST) -> ApiError:
-    """A refusal in Elasticsearch's words."""
+def refusal_error(
+    refusal: UpdateRefusal, principal: Principal, key_id: str = "", kind: str = KeyType.REST, verb: str = "update"
+) -> ApiError:
+    """A refusal in Elasticsearch's words (`verb`: update, or roll)."""
     if refusal is UpdateRefusal.API_KEY:
-        return ApiError("authentication via API key not supported: only the owner user can update an API key")
+        return ApiError(f"authentication via API key not supported: only the owner user can {verb} an API key")
     if refusal is UpdateRefusal.NO_PRIVILEGE:
-        return principal.denied(actions.API_KEY_UPDATE if kind == KeyType.REST else actions.CROSS_CLUSTER_UPDATE)
+        rest, cross_cluster = ROLL_ACTIONS if verb == "roll" else UPDATE_ACTIONS
+        return principal.denied(rest if kind == KeyType.REST else cross_cluster)
     if refusal is UpdateRefusal.NOT_OWNER:
-        return _not_found(key_id)
+        return not_found(key_id)
     if refusal is UpdateRefusal.OTHER_TYPE:
         other = KeyType.CROSS_CLUSTER if kind == KeyType.REST else KeyType.REST
         return ApiError(f"cannot update API key of type [{other}] while expected type is [{kind}]")
-    return ApiError(f"cannot update {refusal.value} API key [{key_id}]")
+    return ApiError(f"cannot {verb} {refusal.value} API key [{key_id}]")
 
 
-def _check_caller(principal: Principal, kind: str = KeyType.REST) -> None:
+def check_caller(principal: Principal, kind: str = KeyType.REST, verb: str = "update") -> None:
     if refusal := update_refusal(principal, kind=kind):
-        raise refusal_error(refusal, principal, kind=kind)
+        raise refusal_error(refusal, principal, kind=kind, verb=verb)
 
 
 def _apply_update(key: ApiKey, request: UpdateRequest, snapshot: dict[str, dict]) -> bool:
@@ -114,12 +126,12 @@ def _apply_update(key: ApiKey, request: UpdateRequest, snapshot: dict[str, dict]
 def update_api_key(principal: Principal, key_id: str, body: Any, kind: str = KeyType.REST) -> bool:
     """Update one of the caller's keys of type `kind`: a REST key's role descriptors (its `limited_by` becomes
     the owner's roles now), or a cross-cluster key's `access`; either's metadata and expiration."""
-    _check_caller(principal, kind)
+    check_caller(principal, kind)
     request = parse_update(body) if kind == KeyType.REST else parse_cross_cluster_update(body)
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().filter(pk=key_id, owner=principal.user).first()
         if key is None:
-            raise _not_found(key_id)
+            raise not_found(key_id)
         if refusal := update_refusal(principal, key, now_ms(), kind):
             raise refusal_error(refusal, principal, key.id, kind)
         changed = _apply_update(key, request, principal.snapshot() if kind == KeyType.REST else {})
@@ -138,7 +150,7 @@ def update_api_key(principal: Principal, key_id: str, body: Any, kind: str = Key
 
 
 def bulk_update_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
-    _check_caller(principal)
+    check_caller(principal)
     body = require_object(body, "bulk_update_api_keys")
     ids = body.get("ids")
     if isinstance(ids, str):
@@ -160,7 +172,7 @@ def bulk_update_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
         for key_id in unique:
             key = found.get(key_id)
             if key is None:
-                errors[key_id] = _error_dict(_not_found(key_id))
+                errors[key_id] = _error_dict(not_found(key_id))
                 continue
             if refusal := update_refusal(principal, key, now, KeyType.REST):
                 errors[key_id] = _error_dict(refusal_error(refusal, principal, key_id))

@@ -13,6 +13,7 @@ from ..durations import now_ms, parse_duration
 from ..errors import ApiError, ParseFailed, ValidationFailed, reject_unknown
 from ..models import KeyType
 from ..privileges import cross_cluster, validate_role_descriptors
+from .lifetime import chosen_duration
 
 MAX_NAME_LENGTH = 256
 CREATE_FIELDS = {"name", "expiration", "role_descriptors", "metadata"}
@@ -94,7 +95,7 @@ def parse_key_request(body: Any, what: str = "create_api_key") -> KeyRequest:
     reject_unknown_fields(body, CREATE_FIELDS, what)
     return KeyRequest(
         name=validate_name(body.get("name")),
-        expiration=validate_expiration(body.get("expiration")),
+        expiration=validate_expiration(chosen_duration(body.get("expiration"))),
         role_descriptors=validate_descriptors(body.get("role_descriptors")),
         metadata=validate_metadata(body.get("metadata")),
     )
@@ -108,7 +109,7 @@ def parse_cross_cluster_request(body: Any) -> KeyRequest:
     access = cross_cluster.validate_access(body.get("access"))
     return KeyRequest(
         name=name,
-        expiration=validate_expiration(body.get("expiration")),
+        expiration=validate_expiration(chosen_duration(body.get("expiration"))),
         role_descriptors=cross_cluster.role_descriptors(access),
         metadata=validate_metadata(body.get("metadata")),
         type=KeyType.CROSS_CLUSTER,
@@ -133,7 +134,7 @@ def parse_update(body: Any, allowed: set[str] = UPDATE_FIELDS, what: str = "upda
         if body.get("role_descriptors") is not None
         else None,
         metadata=validate_metadata(body["metadata"]) if body.get("metadata") is not None else None,
-        expiration=validate_expiration(body.get("expiration")),
+        expiration=validate_expiration(chosen_duration(body.get("expiration"), creating=False)),
         expiration_given=body.get("expiration") is not None,
     )
 
@@ -148,7 +149,7 @@ def parse_cross_cluster_update(body: Any) -> UpdateRequest:
     return UpdateRequest(
         role_descriptors=cross_cluster.role_descriptors(access) if access is not None else None,
         metadata=validate_metadata(body["metadata"]) if body.get("metadata") is not None else None,
-        expiration=validate_expiration(body.get("expiration")),
+        expiration=validate_expiration(chosen_duration(body.get("expiration"), creating=False)),
         expiration_given=body.get("expiration") is not None,
         access=access,
     )

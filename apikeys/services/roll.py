@@ -1,0 +1,87 @@
+"""Rolling a key: its successor gets a new secret at once, and the old key keeps working for a grace period
+the caller chooses (`0s`: it stops now), as Stripe's "Roll key" does. Our extension: Elasticsearch has none."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+
+from .. import audit
+from ..durations import iso_timestamp, now_ms, parse_duration
+from ..errors import ApiError, ValidationFailed
+from ..models import ApiKey, KeyType
+from ..principals import Principal
+from .create import CreatedKey, insert_key
+from .lifetime import successor_expiration
+from .update import UpdateRefusal, check_caller, not_found, refusal_error, update_refusal
+from .validation import KeyRequest, reject_unknown_fields, require_object
+from .writes import keys_written
+
+log = logging.getLogger(__name__)
+
+ROLL_FIELDS = {"grace_period"}
+DEFAULT_GRACE_PERIOD = "24h"
+MAX_GRACE_PERIOD = "30d"
+
+
+def parse_grace_period(body: Any) -> tuple[str, timedelta]:
+    """The grace period a roll request asks for (text and span): default 24 hours, at most 30 days."""
+    body = require_object(body if body is not None else {}, "roll_api_key")
+    reject_unknown_fields(body, ROLL_FIELDS, "roll_api_key")
+    text = body.get("grace_period")
+    if text is None:
+        text = DEFAULT_GRACE_PERIOD
+    seconds = parse_duration(text, "grace_period")
+    if seconds > parse_duration(MAX_GRACE_PERIOD):
+        raise ValidationFailed(
+            f"[grace_period] [{text}] is longer than the maximum of [{MAX_GRACE_PERIOD}]", path="grace_period"
+        )
+    return text, timedelta(seconds=seconds)
+
+
+def roll_api_key(principal: Principal, key_id: str, body: Any) -> CreatedKey:
+    """Replace one of the caller's active keys: a successor with the same name, type, role descriptors or
+    access and metadata, living as long as the key did (`successor_expiration`), its `limited_by` the owner's
+    roles now; the old key expires at the earlier of its own expiration and now + grace. One transaction; a key
+    is rolled at most once (the lock, and `rolled_from` being unique, see to it whatever races)."""
+    grace_text, grace = parse_grace_period(body)
+    check_caller(principal, verb="roll")
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().filter(pk=key_id, owner=principal.user).first()
+        if key is None:
+            raise not_found(key_id)
+        now = now_ms()
+        if refusal := update_refusal(principal, key, now, rolling=True):
+            if refusal is UpdateRefusal.ROLLED:
+                raise ApiError(f"API key [{key.id}] has already been rolled: its successor is [{key.rolled_to}]")
+            raise refusal_error(refusal, principal, key.id, key.type, verb="roll")
+        request = KeyRequest(
+            name=key.name,
+            expiration=successor_expiration(key, now),
+            role_descriptors=key.role_descriptors,
+            metadata=key.metadata,
+            type=key.type,
+            access=key.access,
+        )
+        limited_by = principal.snapshot() if key.type == KeyType.REST else {}
+        created = insert_key(principal.user, request, limited_by, principal, action=None, rolled_from=key.id)
+        stops = now + grace
+        key.expiration = min(key.expiration, stops) if key.expiration else stops
+        key.rolled_to = created.key.id
+        key.save(update_fields=["expiration", "rolled_to"])
+        audit.record(
+            audit.Action.ROLL,
+            actor=principal.user.username,
+            key_id=key.id,
+            target=key.name,
+            client_address=principal.client_address,
+            rolled_to=created.key.id,
+            grace_period=grace_text,
+            old_key_expires=iso_timestamp(key.expiration),
+        )
+        keys_written([key.id])
+    log.info("api key rolled id=%s to=%s grace=%s owner=%s", key.id, created.key.id, grace_text, key.username)
+    return created
