@@ -37,6 +37,20 @@ BOILERPLATES = {
     },
 }
 UNIT_SUFFIX = {"days": "d", "hours": "h", "minutes": "m"}
+UNIT_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60}
+
+
+def in_units(seconds: int) -> tuple[int, str]:
+    """A lifetime as the flyout's amount and unit: the largest unit that says it exactly (else minutes)."""
+    for unit, size in UNIT_SECONDS.items():
+        if seconds % size == 0:
+            return seconds // size, unit
+    return max(seconds // 60, 1), "minutes"
+
+
+def lifetime_text(seconds: int) -> str:
+    amount, unit = in_units(seconds)
+    return f"{amount:,} {unit.removesuffix('s') if amount == 1 else unit}"
 
 
 def pretty(value: Any) -> str:
@@ -103,6 +117,22 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
     include_metadata = forms.BooleanField(required=False, label="Include metadata")
     metadata = JsonEditorField(editor="metadata", label="Metadata", initial="{}")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The lifetime policy: its default pre-filled, and the switch on when keys must expire.
+        self.lifetime = services.lifetime.policy()
+        if self.lifetime.default_seconds is not None:
+            amount, unit = in_units(self.lifetime.default_seconds)
+            self.initial.update(expire=True, expire_amount=amount, expire_unit=unit)
+        elif self.lifetime.maximum_seconds is not None:
+            self.initial["expire"] = True
+
+    @property
+    def lifetime_limit(self) -> str:
+        """The longest lifetime allowed, in words ("90 days"), or "" when there is no limit."""
+        maximum = self.lifetime.maximum_seconds
+        return lifetime_text(maximum) if maximum is not None else ""
+
     def clean_name(self) -> str:
         try:
             return services.validate_name(self.cleaned_data["name"])
@@ -141,6 +171,24 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
         if data.get("include_metadata"):
             body["metadata"] = data["metadata"]
         return body
+
+
+GRACE_PERIODS = [
+    ("0s", "Immediately"),
+    ("1h", "In 1 hour"),
+    ("24h", "In 24 hours"),
+    ("7d", "In 7 days"),
+    ("30d", "In 30 days"),
+]
+
+
+class RollKeyForm(forms.Form):
+    """When the old key stops working once it is rolled: the API's `grace_period`, as a choice."""
+
+    grace_period = forms.ChoiceField(choices=GRACE_PERIODS, initial="24h", label="Old key stops working")
+
+    def to_body(self) -> dict[str, Any]:
+        return {"grace_period": self.cleaned_data["grace_period"]}
 
 
 class UpdateKeyForm(JsonEditorsMixin, forms.Form):

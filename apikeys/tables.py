@@ -51,6 +51,8 @@ def elapsed(earlier: datetime, later: datetime, rounded: bool = False) -> str:
     if months >= 1:
         return _count(months, "month")
     seconds = (later - earlier).total_seconds()
+    if rounded and round(seconds / 60) == 60:
+        return _count(1, "hour")  # "24 hours" and "7 days" read well; "60 minutes" does not
     for size, unit in SECONDS_PER_UNIT:
         if seconds >= size:
             return _count(round(seconds / size) if rounded else int(seconds // size), unit)

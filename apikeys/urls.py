@@ -12,6 +12,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("api-keys/<str:key_id>/", views.key_detail, name="key_detail"),
     path("api-keys/<str:key_id>/check/", views.check_privileges, name="check_privileges"),
+    path("api-keys/<str:key_id>/roll/", views.roll_key, name="roll_key"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

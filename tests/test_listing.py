@@ -65,3 +65,33 @@ def test_triggers_lost_to_a_table_rebuild_are_made_again_and_the_counts_recounte
     new_key(alice, "four")
     assert counts_agree() == [("alice", 4)]
     assert triggers.ensure_owner_counts() is False
+
+
+def test_expiring_soon_is_counted_and_filtered_the_same_with_and_without_a_search(alice, settings):
+    from apikeys.listing import KeyFilters, KeyListing
+    from apikeys.models import expiring_soon
+
+    settings.APIKEYS_EXPIRING_SOON_DAYS = 5
+    now = timezone.now()
+    for name, delta in [
+        ("soon-a", timedelta(days=1)),
+        ("soon-b", timedelta(days=4, hours=23)),
+        ("later", timedelta(days=5, hours=1)),
+        ("gone", timedelta(hours=-1)),
+    ]:
+        key = new_key(alice, name).key
+        ApiKey.objects.filter(pk=key.pk).update(expiration=now + delta)
+    new_key(alice, "never")
+    dead = new_key(alice, "soon-dead").key
+    ApiKey.objects.filter(pk=dead.pk).update(expiration=now + timedelta(days=1), invalidated=True)
+    principal = Principal.for_user(alice)
+
+    plain = KeyListing(principal, KeyFilters(status="expiring"), "name", 1, 25)
+    searched = KeyListing(principal, KeyFilters(q="soon", status="expiring"), "name", 1, 25)
+
+    assert [k.name for k in plain.page_keys()] == ["soon-a", "soon-b"]
+    assert plain.counts["expiring"] == plain.total == 2
+    assert searched.counts["expiring"] == searched.total == 2
+    rule = expiring_soon()
+    assert sorted(k.name for k in ApiKey.objects.all() if rule.holds(k, timezone.now())) == ["soon-a", "soon-b"]
+    assert sorted(ApiKey.objects.filter(rule.q(timezone.now())).values_list("name", flat=True)) == ["soon-a", "soon-b"]

@@ -4,7 +4,7 @@ Services check who may do what (a `Principal`), validate input completely before
 raise `ApiError`s in Elasticsearch's words. Views and the JSON API only parse and render.
 """
 
-from . import app_privileges, tokens
+from . import app_privileges, lifetime, tokens
 from .create import (
     BULK_GRANT_FIELDS,
     GRANT_FIELDS,
@@ -32,6 +32,7 @@ from .validation import (
 
 __all__ = [
     "app_privileges",
+    "lifetime",
     "tokens",
     "bulk_grant_api_keys",
     "BULK_GRANT_FIELDS",

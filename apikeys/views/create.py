@@ -36,7 +36,7 @@ def create_key(request: HttpRequest) -> HttpResponse:
         except ApiError as error:
             form.add_error(None, error.message)
         else:
-            context = {"created": created, "formats": _key_formats(created, request)}
+            context = {"created": created, "formats": key_formats(created, request)}
             response = render_page_or_fragment(request, "apikeys/create.html", "apikeys/_created.html", context)
             return trigger_client_event(response, KEYS_CHANGED, {"id": created.key.id}) if request.htmx else response
     context = {
@@ -53,7 +53,7 @@ def create_key(request: HttpRequest) -> HttpResponse:
     return render_page_or_fragment(request, "apikeys/create.html", "apikeys/_create_flyout.html", context)
 
 
-def _key_formats(created: services.CreatedKey, request: HttpRequest) -> dict[str, str]:
+def key_formats(created: services.CreatedKey, request: HttpRequest) -> dict[str, str]:
     """The ways to copy a new key. A cross-cluster key goes into a remote cluster's keystore, encoded: it
     cannot call this API, so there is no `curl` line to try, nor Beats or Logstash forms."""
     if created.key.type == KeyType.CROSS_CLUSTER:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -40,6 +42,7 @@ READ_ONLY_REASONS = {
     UpdateRefusal.OTHER_TYPE: "This API key is of another type.",
     UpdateRefusal.MANAGED: "This API key is managed by the system. You can't update it.",
     UpdateRefusal.NOT_OWNER: "You can't update this API key. It belongs to another user.",
+    UpdateRefusal.ROLLED: "This API key has been rolled already: the key that replaced it can be rolled.",
 }
 CROSS_CLUSTER_NO_PRIVILEGE = "You need the manage_security privilege to update cross-cluster API keys."
 
@@ -56,6 +59,7 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
     principal = Principal.signed_in(request)
     key = visible_key_or_404(principal, key_id)
     reason = read_only_reason(update_refusal(principal, key), key)
+    now = timezone.now()
     initial = {
         "role_descriptors": pretty(key.role_descriptors),
         "access": pretty(key.access),
@@ -73,7 +77,7 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
             else:
                 messages.success(request, f"Updated API key '{key.name}'")
                 return redirect("key_detail", key_id=key.id)
-    label, tone = status_of(key)
+    label, tone = status_of(key, now)
     role_sets = key.role_sets
     applications = named_applications(role_sets)
     context = {
@@ -96,9 +100,20 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "access_text": pretty(key.access),
         "metadata_text": pretty(key.metadata),
         "check_form": CheckPrivilegesForm(),
-        "key_events": AuditEvent.objects.filter(key_id=key.id).order_by("-timestamp", "-id")[:KEY_EVENTS_SHOWN],
+        "key_events": key_events(key),
+        "can_roll": update_refusal(principal, key, now, rolling=True) is None,
+        "successor": principal.visible_keys().filter(pk=key.rolled_to).first() if key.rolled_to else None,
+        "predecessor_shown": bool(key.rolled_from) and principal.visible_keys().filter(pk=key.rolled_from).exists(),
     }
     return render(request, "apikeys/detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+def key_events(key: ApiKey) -> list[AuditEvent]:
+    """What happened to the key, newest first; a successor's page shows the roll that made it too."""
+    happened = Q(key_id=key.id)
+    if key.rolled_from:
+        happened |= Q(key_id=key.rolled_from, action=AuditEvent.Action.ROLL)
+    return list(AuditEvent.objects.filter(happened).order_by("-timestamp", "-id")[:KEY_EVENTS_SHOWN])
 
 
 @login_required

@@ -94,7 +94,7 @@ def test_a_restricted_expiring_key_with_metadata_is_created_copied_and_works(
     expect(page.get_by_role("link", name="Create API key").first).to_be_focused()
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="ci-reader"))
     expect(row).to_contain_text("Just now")
-    expect(row).to_contain_text("Expires in 6 days")
+    expect(row).to_contain_text("Expires in 7 days")
 
 
 def test_json_errors_show_as_you_type_and_on_submit_and_nothing_is_created(page: Page, live_server, alice, screenshot):
