@@ -10,6 +10,7 @@ urlpatterns = [
     path("_security/api_key/<str:ids>/_clear_cache", keys.clear_cache_view),
     path("_security/api_key/<str:key_id>", keys.update_view),
     path("_security/api_key/<str:key_id>/_roll", keys.roll_view),
+    path("_security/api_key/<str:key_id>/_usage", keys.usage_view),
     path("_security/_query/api_key", keys.query_view),
     path("_security/cross_cluster/api_key", keys.cross_cluster_view),
     path("_security/cross_cluster/api_key/<str:key_id>", keys.cross_cluster_update_view),

@@ -28,7 +28,7 @@ from django.db.models import Field, Model
 from django.http import HttpRequest
 from django.utils.encoding import escape_uri_path
 
-from . import audit, caching, keys
+from . import audit, caching, keys, usage
 from .deferred import after_response
 from .durations import now_ms
 from .errors import AuthenticationFailed, TooManyFailures
@@ -72,7 +72,10 @@ def authenticate(request: HttpRequest) -> Principal:
         else:
             raise AuthenticationFailed("missing authentication credentials for REST request")
     except AuthenticationFailed as failure:
-        if header and (retry_after := _note_failure(request, failure)):
+        retry_after = _note_failure(request, failure) if header else None
+        if failure.refusal:
+            usage.count(failure.key_id, usage.Refusal.THROTTLED if retry_after else failure.refusal)
+        if retry_after:
             raise TooManyFailures(retry_after) from failure
         raise
     principal.client_address = client_address(request)
@@ -123,19 +126,27 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         keys.dummy_verify(secret, settings.APIKEYS_HASH_ALGORITHM)
         raise AuthenticationFailed(f"unable to find apikey with id {key_id}", key_id=key_id[:64])
     if found.column("invalidated"):
-        raise AuthenticationFailed(f"api key [{key_id}] has been invalidated", key_id=key_id)
+        raise AuthenticationFailed(
+            f"api key [{key_id}] has been invalidated", key_id=key_id, refusal=usage.Refusal.INVALIDATED
+        )
     if not _verify_cached(key_id, found.column("hash"), secret):
-        raise AuthenticationFailed(f"invalid credentials for API key [{key_id}]", key_id=key_id)
+        raise AuthenticationFailed(
+            f"invalid credentials for API key [{key_id}]", key_id=key_id, refusal=usage.Refusal.WRONG_SECRET
+        )
     if (key_type := found.column("type")) != KeyType.REST:  # a cross-cluster key is for remote clusters only
         raise AuthenticationFailed(
             f"authentication expected API key type of [rest], but API key [{key_id}] has type [{key_type}]",
             key_id=key_id,
+            refusal=usage.Refusal.WRONG_TYPE,
         )
     key = found.load()
     if key.is_expired():
-        raise AuthenticationFailed("api key is expired", key_id=key_id)
+        raise AuthenticationFailed("api key is expired", key_id=key_id, refusal=usage.Refusal.EXPIRED)
     if not key.owner.is_active:
-        raise AuthenticationFailed(f"the owner of api key [{key_id}] is disabled", key_id=key_id)
+        raise AuthenticationFailed(
+            f"the owner of api key [{key_id}] is disabled", key_id=key_id, refusal=usage.Refusal.OWNER_DISABLED
+        )
+    usage.count(key.id, usage.SUCCESS)
     if caching.first_use_in_interval(key.id):  # written after the response has gone
         used = now_ms()
         after_response(lambda: ApiKey.objects.filter(pk=key_id).record_use(used))

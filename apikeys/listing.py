@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 
 from .caching import cached_count
 from .lookups import escape_wildcard
-from .models import MANAGED_CLAUSE, ApiKey, KeyStatus, KeyType, OwnerKeyCount, expiring_soon
+from .models import MANAGED_CLAUSE, ApiKey, KeyStatus, KeyType, OwnerKeyCount, expiring_soon, not_used
 from .principals import Principal
 from .query import compile_query, walking_the_sort
 
@@ -58,9 +58,11 @@ TYPE_CLAUSES: dict[str, dict[str, Any]] = {
 }
 # The default view (no status chosen) shows every key that is not invalidated.
 DEFAULT_STATUS_LABEL = "Active and expired"
-# The Status filter's values beyond the statuses: a part of the active keys (`models.expiring_soon`).
+# The Status filter's values beyond the statuses: parts of the active keys (`models.expiring_soon`, `not_used`).
 EXPIRING = "expiring"
-STATUS_FILTERS = {**dict(KeyStatus.choices), EXPIRING: "Expiring soon"}
+UNUSED = "unused"
+STATUS_FILTERS = {**dict(KeyStatus.choices), EXPIRING: "Expiring soon", UNUSED: "Not used"}
+STATUS_FILTER_RULES = {EXPIRING: expiring_soon, UNUSED: not_used}
 # The Owner filter lists at most this many owners (by name); the search box finds the others.
 MAX_OWNER_CHOICES = 100
 
@@ -90,8 +92,8 @@ class KeyFilters:
         }
 
     def status_clause(self) -> dict[str, Any]:
-        if self.status == EXPIRING:
-            return expiring_soon().clause()
+        if self.status in STATUS_FILTER_RULES:
+            return STATUS_FILTER_RULES[self.status]().clause()
         if self.status:
             return KeyStatus(self.status).clause()
         return KeyStatus.INVALIDATED.clause_for_others()
@@ -224,7 +226,7 @@ class KeyListing:
 
         counts = {status: count(KeyStatus(status).clause()) for status in (KeyStatus.EXPIRED, KeyStatus.INVALIDATED)}
         counts[KeyStatus.ACTIVE] = keys - counts[KeyStatus.EXPIRED] - counts[KeyStatus.INVALIDATED]
-        counts[EXPIRING] = count(expiring_soon().clause())
+        counts.update({name: count(rule().clause()) for name, rule in STATUS_FILTER_RULES.items()})
         # Few keys are cross-cluster: their partial index gives them (and which of them are managed) at once,
         # where "managed and not cross-cluster" would read every managed key's row (9 ms at 100,000 keys).
         cross_cluster = list(visible.filter(compile_query(CROSS_CLUSTER_CLAUSE)).values_list("managed", flat=True))
@@ -240,7 +242,7 @@ class KeyListing:
 
     def _count_in_one_pass(self, searched: QuerySet) -> dict[str, Any]:
         clauses = {str(status): status.clause() for status in KeyStatus}
-        clauses[EXPIRING] = expiring_soon().clause()
+        clauses.update({name: rule().clause() for name, rule in STATUS_FILTER_RULES.items()})
         # The keys counted already match the search: `total` need not test it again on every one of them.
         clauses.update(
             managed=TYPE_CLAUSES["managed"],

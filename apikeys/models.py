@@ -152,11 +152,32 @@ class ExpiresWithin:
 
 
 @dataclass(frozen=True)
+class NotUsedWithin:
+    """A condition: the key's last use (or, never used, its creation) is older than `days`."""
+
+    days: int
+
+    def holds(self, key: ApiKey, now: datetime) -> bool:
+        return (key.last_used or key.creation) < now - timedelta(days=self.days)
+
+    def q(self, now: datetime) -> Q:
+        cutoff = now - timedelta(days=self.days)
+        return Q(last_used__lt=cutoff) | Q(last_used__isnull=True, creation__lt=cutoff)
+
+    def clause(self) -> dict[str, Any]:
+        long_ago = {"lt": f"now-{self.days}d"}
+        never_since_made = {
+            "bool": {"must_not": [{"exists": {"field": "last_used"}}], "filter": [{"range": {"creation": long_ago}}]}
+        }
+        return _any_clause([{"range": {"last_used": long_ago}}, never_since_made])
+
+
+@dataclass(frozen=True)
 class KeyRule:
     """A set of keys named by conditions that all hold, with the same three faces as a status: one key in hand
     (`holds`), the ORM (`q`) and the query DSL (`clause`)."""
 
-    parts: tuple[Invalidated | ExpiresWithin, ...]
+    parts: tuple[Invalidated | ExpirationPassed | ExpiresWithin | NotUsedWithin, ...]
 
     def holds(self, key: ApiKey, now: datetime) -> bool:
         return all(part.holds(key, now) for part in self.parts)
@@ -177,7 +198,14 @@ def expiring_soon(days: int | None = None) -> KeyRule:
     return KeyRule((Invalidated(False), ExpiresWithin(days)))
 
 
-def _clause(parts: tuple[Invalidated | ExpirationPassed | ExpiresWithin, ...]) -> dict[str, Any]:
+def not_used(days: int | None = None) -> KeyRule:
+    """Active keys not used in `days` (`APIKEYS_UNUSED_DAYS`), counting from creation when never used: the
+    list's "Not used in 90 days" filter and its "Delete unused"."""
+    days = settings.APIKEYS_UNUSED_DAYS if days is None else days
+    return KeyRule((*STATUS_RULES[KeyStatus.ACTIVE], NotUsedWithin(days)))
+
+
+def _clause(parts: tuple[Invalidated | ExpirationPassed | ExpiresWithin | NotUsedWithin, ...]) -> dict[str, Any]:
     clauses = [part.clause() for part in parts]
     return clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}}
 
@@ -323,6 +351,24 @@ class ApiKey(models.Model):
         if self.rolled_to:
             out["rolled_to"] = self.rolled_to
         return out
+
+
+class KeyUsage(models.Model):
+    """How often a key was used and refused, per hour and outcome (`usage.py` counts in memory and adds its
+    counts here). No foreign key: counts outlive a purged key until their own retention, and a flush never
+    waits on, or fails for, a key deleted meanwhile."""
+
+    key_id = models.CharField(max_length=20)
+    hour = models.DateTimeField(help_text="The start of the hour counted.")
+    outcome = models.CharField(max_length=16, help_text="success, or why it was refused.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key_id", "hour", "outcome"], name="key_usage_unique")]
+        indexes = [models.Index(fields=["hour"], name="key_usage_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} {self.hour:%Y-%m-%d %H}:00 {self.outcome} {self.count}"
 
 
 class OwnerKeyCount(models.Model):

@@ -156,6 +156,12 @@ APIKEYS_EXPIRING_SOON_DAYS = int(os.environ.get("APIKEYS_EXPIRING_SOON_DAYS", 7)
 # Where the console is reached: the links in the expiry digest (`manage.py notify_expiring_api_keys`).
 APIKEYS_CONSOLE_URL = os.environ.get("APIKEYS_CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Usage per key: counts are kept in each process and added to the database at most this often (and at
+# exit; a crash loses at most this much), kept this many days; keys unused this long are "Not used".
+APIKEYS_USAGE_FLUSH_SECONDS = float(os.environ.get("APIKEYS_USAGE_FLUSH_SECONDS", 10))
+APIKEYS_USAGE_RETENTION_DAYS = int(os.environ.get("APIKEYS_USAGE_RETENTION_DAYS", 90))
+APIKEYS_UNUSED_DAYS = int(os.environ.get("APIKEYS_UNUSED_DAYS", 90))
+
 # Email (the expiry digest): printed to the console unless EMAIL_HOST names an SMTP server.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 if EMAIL_HOST:

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.test import Client
 from elasticsearch import Elasticsearch
 
+from apikeys import usage
 from apikeys.models import ApiKey, Role, User
 from apikeys.principals import Principal
 from apikeys.privileges import validate_role_descriptor
@@ -28,8 +29,10 @@ OWN_KEYS_ROLE = {"cluster": ["manage_own_api_key"], "indices": [{"names": ["book
 def _fast_and_clean(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
+    usage._pending.clear()
     yield
     cache.clear()
+    usage._pending.clear()  # counts of this test's keys: never written into another test's database
 
 
 def make_role(name: str, descriptor: dict[str, Any]) -> Role:

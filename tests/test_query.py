@@ -415,7 +415,7 @@ def test_it_names_an_unknown_query_clause(db):
     ("body", "field"),
     [
         ({"query": {"term": {"owner": "alice"}}}, "owner"),
-        ({"query": {"exists": {"field": "last_used"}}}, "last_used"),
+        ({"query": {"exists": {"field": "expiry_notified"}}}, "expiry_notified"),
         ({"query": {"bool": {"must": [{"prefix": {"hash": "x"}}]}}}, "hash"),
         ({"query": {"simple_query_string": {"query": "x", "fields": ["role_descriptors"]}}}, "role_descriptors"),
         ({"sort": ["owner"]}, "owner"),

@@ -1,5 +1,5 @@
 """The API key endpoints: create, grant, get, query, update, bulk update, invalidate, clear the cache; create
-and update cross-cluster keys; roll (ours)."""
+and update cross-cluster keys; roll and usage (ours)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .wire import Call, endpoint
 
 GET_KEY_PARAMS = {"id", "name", "username", "realm_name", "owner", "active_only", "with_limited_by", "with_profile_uid"}
 QUERY_PARAMS = {"with_limited_by", "typed_keys", "with_profile_uid"}
+USAGE_PARAMS = {"days", "interval"}
 
 
 def create_api_key(call: Call) -> dict:
@@ -78,6 +79,10 @@ def roll_api_key(call: Call, key_id: str) -> dict:
     return services.roll_api_key(call.principal, key_id, call.body()).to_dict()
 
 
+def key_usage(call: Call, key_id: str) -> dict:
+    return services.key_usage(call.principal, key_id, call.param("days"), call.param("interval"))
+
+
 def create_cross_cluster_api_key(call: Call) -> dict:
     return services.create_cross_cluster_api_key(call.principal, call.body(required=True)).to_dict()
 
@@ -111,6 +116,7 @@ api_key_view = endpoint(
 query_view = endpoint(params={"GET": QUERY_PARAMS, "POST": QUERY_PARAMS}, GET=query_api_keys, POST=query_api_keys)
 update_view = endpoint(PUT=update_api_key)
 roll_view = endpoint(POST=roll_api_key)
+usage_view = endpoint(params={"GET": USAGE_PARAMS}, GET=key_usage)
 bulk_update_view = endpoint(POST=bulk_update_api_keys)
 grant_view = endpoint(POST=grant_api_key)
 bulk_grant_view = endpoint(POST=bulk_grant_api_keys)

@@ -269,6 +269,38 @@ SCHEMAS: dict[str, Schema] = {
         {"created": {"type": "array", "items": ref("CreateApiKeyResponse"), "description": "In request order."}},
         ("created",),
     ),
+    "UsageResponse": closed(
+        {
+            "id": KEY_ID,
+            "interval": {"enum": ["1h", "1d"]},
+            "buckets": {
+                "type": "array",
+                "description": "Oldest first, every interval of the period (zeros included), whole UTC hours or days.",
+                "items": closed(
+                    {
+                        "start": MILLIS,
+                        "success": {"type": "integer", "minimum": 0},
+                        "refused": ref("UsageRefusals"),
+                    },
+                    ("start", "success", "refused"),
+                ),
+            },
+            "total": closed(
+                {"success": {"type": "integer", "minimum": 0}, "refused": ref("UsageRefusals")},
+                ("success", "refused"),
+            ),
+            "last_used": nullable({**MILLIS, "description": "Epoch milliseconds; null when never recorded."}),
+        },
+        ("id", "interval", "buckets", "total", "last_used"),
+    ),
+    "UsageRefusals": {
+        "type": "object",
+        "description": "Refused requests by reason; reasons with none are omitted.",
+        "propertyNames": {
+            "enum": ["wrong_secret", "expired", "invalidated", "wrong_type", "owner_disabled", "throttled"]
+        },
+        "additionalProperties": {"type": "integer", "minimum": 1},
+    },
     "ClearCacheResponse": closed(
         {
             "_nodes": closed(
@@ -398,6 +430,25 @@ def paths() -> dict[str, Any]:
                 "`limited_by` is the owner's roles now. The old key expires at the earlier of its own "
                 "expiration and now + `grace_period`. An expired, invalidated or already rolled key is refused "
                 "(400, naming the successor). One transaction; audited as `roll`.",
+            )
+        },
+        "/_security/api_key/{key_id}/_usage": {
+            "get": operation(
+                "getApiKeyUsage",
+                tag,
+                "How often a key was used and refused, per hour or day",
+                answer("The key's counts over the period.", ref("UsageResponse")),
+                params=[
+                    *param_refs(),
+                    key_id,
+                    query_param("days", {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}, "The period."),
+                    query_param("interval", {"enum": ["1h", "1d"], "default": "1d"}, "The size of a bucket."),
+                ],
+                not_found=response_ref("NotFound"),
+                extension="Every authentication with the key's id is counted: successes, and refusals by reason "
+                "(wrong secret, expired, invalidated, wrong type, owner disabled, throttled). Counts reach the "
+                "database at most every `APIKEYS_USAGE_FLUSH_SECONDS` from each worker; kept "
+                "`APIKEYS_USAGE_RETENTION_DAYS`. Visible to whoever may see the key.",
             )
         },
         "/_security/cross_cluster/api_key": {

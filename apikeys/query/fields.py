@@ -37,7 +37,9 @@ FIELDS = {
     "expiration": Field("expiration", "expiration", "date", nullable=True),
     "invalidated": Field("invalidated", "invalidated", "boolean"),
     "invalidation": Field("invalidation", "invalidation", "date", nullable=True),
-    # Ours (`_roll`): which key a key replaced, and which replaced it.
+    # Ours: when the key last authenticated (written at most once a minute); which key a key replaced, and
+    # which replaced it (`_roll`).
+    "last_used": Field("last_used", "last_used", "date", nullable=True),
     "rolled_from": Field("rolled_from", "rolled_from", "keyword", nullable=True),
     "rolled_to": Field("rolled_to", "rolled_to", "keyword", nullable=True),
 }

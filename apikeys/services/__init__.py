@@ -16,7 +16,7 @@ from .create import (
     grant_api_key,
 )
 from .invalidate import INVALIDATE_FIELDS, invalidate_api_keys, invalidate_keys, purge_api_keys, purge_if_due
-from .reads import KeySelectors, check_limited_by, get_api_keys, readable_keys
+from .reads import KeySelectors, check_limited_by, get_api_keys, key_usage, readable_keys
 from .roll import roll_api_key
 from .update import UpdateRefusal, bulk_update_api_keys, update_api_key, update_refusal
 from .validation import (
@@ -55,6 +55,7 @@ __all__ = [
     "grant_api_key",
     "invalidate_api_keys",
     "invalidate_keys",
+    "key_usage",
     "purge_api_keys",
     "purge_if_due",
     "readable_keys",

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .. import audit, caching
+from .. import audit, caching, usage
 from ..deferred import after_response
 from ..durations import now_ms
 from ..errors import ParseFailed, ValidationFailed
@@ -174,4 +174,5 @@ def purge_api_keys(now: datetime | None = None, retention_days: int | None = Non
             keys_written(ids)
     if ids:
         log.info("api keys purged count=%d retention_days=%d", len(ids), days)
+    usage.prune(now)
     return len(ids)

@@ -71,7 +71,8 @@ def successor_expiration(key: ApiKey, now: datetime) -> datetime | None:
     is shortened to it rather than refused: refusing would leave such a key impossible to rotate."""
     rules = policy()
     if key.expiration is not None:
-        seconds = max(int((key.expiration - key.creation).total_seconds()), 1)
+        # Whole seconds: a key made with "30d" lives 30 days less the milliseconds between its two timestamps.
+        seconds = max(round((key.expiration - key.creation).total_seconds()), 1)
     else:
         seconds = rules.default_seconds if rules.default_seconds is not None else rules.maximum_seconds
     if seconds is None:

@@ -1,12 +1,17 @@
-"""Which keys a caller may read through the API, and the get API's selectors with Elasticsearch's rules."""
+"""Which keys a caller may read through the API, the get API's selectors with Elasticsearch's rules, and a
+key's usage."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 
-from ..errors import ValidationFailed
+from .. import usage
+from ..durations import epoch_millis
+from ..errors import ApiError, NotFound, ValidationFailed
 from ..models import ApiKey
 from ..principals import Principal
 from ..privileges import actions
@@ -75,3 +80,34 @@ def get_api_keys(principal: Principal, selectors: KeySelectors) -> list[ApiKey]:
     if s.active_only:
         keys = keys.active()
     return list(keys.order_by("creation", "id"))
+
+
+MAX_USAGE_DAYS = 90
+
+
+def key_usage(principal: Principal, key_id: str, days: str | None, interval: str | None) -> dict[str, Any]:
+    """A key's usage (our extension): its counts over the last `days` (1 to 90, default 30) in buckets of
+    `interval` (`1h` or `1d`, default `1d`), for whoever may see the key."""
+    days = "30" if days is None else days
+    interval = "1d" if interval is None else interval
+    if not days.isdigit() or not 1 <= int(days) <= MAX_USAGE_DAYS:
+        raise ApiError(f"[days] must be a whole number from 1 to {MAX_USAGE_DAYS}, but was [{days}]")
+    if interval not in usage.INTERVALS:
+        raise ApiError(f"[interval] must be one of [{', '.join(usage.INTERVALS)}], but was [{interval}]")
+    key = readable_keys(principal).filter(pk=key_id).only("id", "last_used").first()
+    if key is None:
+        raise NotFound(f"api key [{key_id}] not found")
+    buckets = usage.buckets(key.id, int(days), interval)
+    refused: Counter[str] = Counter()
+    for bucket in buckets:
+        refused.update(bucket.refused)
+    return {
+        "id": key.id,
+        "interval": interval,
+        "buckets": [
+            {"start": epoch_millis(b.start), "success": b.success, "refused": dict(sorted(b.refused.items()))}
+            for b in buckets
+        ],
+        "total": {"success": sum(b.success for b in buckets), "refused": dict(sorted(refused.items()))},
+        "last_used": epoch_millis(key.last_used) if key.last_used else None,
+    }

@@ -1,7 +1,8 @@
-"""The list of keys and deleting them (a row, the checked rows, every match, every expired key)."""
+"""The list of keys and deleting them (a row, the checked rows, every match, every expired or unused key)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,20 +10,22 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from .. import services
+from .. import services, usage
 from ..forms import KeyFilterForm
 from ..listing import CROSS_CLUSTER_CLAUSE, DEFAULT_SORT, PER_PAGE_CHOICES, KeyListing
-from ..models import ApiKey, KeyStatus
+from ..models import ApiKey, KeyStatus, not_used
 from ..principals import Principal
 from ..query import compile_query
 from ..tables import ApiKeyTable
 from .common import render_page_or_fragment
 
 MAX_LISTED_NAMES = 50
+SPARKLINE_DAYS = 7
 
 
 def _number(request: HttpRequest, name: str, default: int) -> int:
@@ -48,12 +51,14 @@ def key_list(request: HttpRequest) -> HttpResponse:
         return render(request, "apikeys/list.html", {"not_allowed": True})
     deletable = principal.deletable_keys()
     owner_id = request.user.pk
+    page_keys = listing.page_keys()
     table = ApiKeyTable(
-        listing.page_keys(),
+        page_keys,
         query=request.GET,
         order_by=listing.sort,
         show_owner=principal.can_read_all_keys,
         can_delete=lambda key: deletable is not None and (principal.can_manage_all_keys or key.owner_id == owner_id),
+        usage=usage.daily_totals([key.id for key in page_keys], SPARKLINE_DAYS),
     )
     context = {
         "table": table,
@@ -66,6 +71,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
         "can_create": principal.can_manage_own_keys,
         "can_delete": deletable is not None,
         "can_delete_expired": principal.can_manage_all_keys,
+        "unused_days": settings.APIKEYS_UNUSED_DAYS,
         "own_keys_only": not principal.can_read_all_keys,
         "show_owner": principal.can_read_all_keys,
         "per_page": listing.per_page,
@@ -87,6 +93,10 @@ def _delete_scope(principal: Principal, params) -> tuple[QuerySet, list[str] | N
         if not principal.can_manage_all_keys:
             raise PermissionDenied("Only administrators can delete all expired API keys")
         return deletable.expired(), None, "expired"
+    if params.get("unused") == "1":
+        if not principal.can_manage_all_keys:
+            raise PermissionDenied("Only administrators can delete all unused API keys")
+        return deletable.filter(not_used().q(timezone.now())), None, "unused"
     if params.get("all") == "1":
         return deletable.filter(compile_query(KeyFilterForm(params).filters().query())), None, "matching"
     ids = [i for i in params.getlist("id") if i]
@@ -135,6 +145,7 @@ def delete_keys(request: HttpRequest) -> HttpResponse:
         "mode": mode,
         "params": params,
         "return_query": params.get("return_query", ""),
+        "unused_days": settings.APIKEYS_UNUSED_DAYS,
         "filter_fields": [(name, params.get(name, "")) for name in KeyFilterForm.base_fields],
     }
     return render_page_or_fragment(request, "apikeys/delete.html", "apikeys/_confirm_delete.html", context)

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from .. import services
+from .. import services, usage
+from ..charts import stacked_bars
 from ..errors import ApiError
 from ..forms import CheckPrivilegesForm, UpdateKeyForm, pretty
 from ..models import ApiKey, AuditEvent, KeyType
@@ -27,7 +28,7 @@ from ..privileges import (
 )
 from ..services import UpdateRefusal, update_refusal
 from ..services.app_privileges import definitions
-from ..tables import relative_time, status_of, type_badge
+from ..tables import JUST_NOW, elapsed, relative_time, status_of, type_badge
 from .common import visible_key_or_404
 
 KEY_EVENTS_SHOWN = 20
@@ -101,11 +102,38 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "metadata_text": pretty(key.metadata),
         "check_form": CheckPrivilegesForm(),
         "key_events": key_events(key),
+        **usage_card(key, request.GET.get("usage"), now),
         "can_roll": update_refusal(principal, key, now, rolling=True) is None,
         "successor": principal.visible_keys().filter(pk=key.rolled_to).first() if key.rolled_to else None,
         "predecessor_shown": bool(key.rolled_from) and principal.visible_keys().filter(pk=key.rolled_from).exists(),
     }
     return render(request, "apikeys/detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+USAGE_PERIODS = {"30d": (30, "1d", "30 days"), "24h": (1, "1h", "24 hours")}
+
+
+def usage_card(key: ApiKey, period: str | None, now) -> dict:
+    """The Usage card: requests per day for 30 days (or per hour for 24 hours), as a chart, a summary line
+    and a table of the same numbers."""
+    period = period if period in USAGE_PERIODS else "30d"
+    days, interval, words = USAGE_PERIODS[period]
+    buckets = usage.buckets(key.id, days, interval, now)
+    when = "%b %-d" if interval == "1d" else "%H:00"
+    rows = [(b.start.strftime(when), b.success, b.refused_total) for b in buckets]
+    total = sum(b.total for b in buckets)
+    refused = sum(b.refused_total for b in buckets)
+    last = f"last used {elapsed(key.last_used, now)} ago" if key.last_used else "never used"
+    if key.last_used and now - key.last_used < JUST_NOW:
+        last = "last used just now"
+    summary = f"{total:,} request{'s' if total != 1 else ''} in {words}, {refused:,} refused; {last}"
+    return {
+        "usage_period": period,
+        "usage_rows": rows,
+        "usage_summary": summary,
+        "usage_chart": stacked_bars(rows, f"Requests per {'day' if interval == '1d' else 'hour'}: {summary}"),
+        "usage_unit": "Day" if interval == "1d" else "Hour (UTC)",
+    }
 
 
 def key_events(key: ApiKey) -> list[AuditEvent]:

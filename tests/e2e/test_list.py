@@ -99,7 +99,14 @@ def test_the_filter_counts_follow_the_search(page: Page, live_server, admin, ali
         ["All types", "Personal (4)", "Managed (1)", "Cross-cluster (0)"]
     )
     expect(status.locator("option")).to_have_text(
-        ["Active and expired", "Active (4)", "Expiring soon (0)", "Expired (1)", "Invalidated (0)"]
+        [
+            "Active and expired",
+            "Active (4)",
+            "Expiring soon (0)",
+            "Not used in 90 days (0)",
+            "Expired (1)",
+            "Invalidated (0)",
+        ]
     )
     page.get_by_role("searchbox", name="Search API keys").press_sequentially("cron")
     expect(rows(page)).to_have_count(1)
@@ -107,7 +114,14 @@ def test_the_filter_counts_follow_the_search(page: Page, live_server, admin, ali
         ["All types", "Personal (1)", "Managed (0)", "Cross-cluster (0)"]
     )
     expect(status.locator("option")).to_have_text(
-        ["Active and expired", "Active (1)", "Expiring soon (0)", "Expired (0)", "Invalidated (0)"]
+        [
+            "Active and expired",
+            "Active (1)",
+            "Expiring soon (0)",
+            "Not used in 90 days (0)",
+            "Expired (0)",
+            "Invalidated (0)",
+        ]
     )
     page.get_by_role("searchbox", name="Search API keys").fill("web")
     expect(rows(page)).to_have_count(4)
@@ -116,7 +130,14 @@ def test_the_filter_counts_follow_the_search(page: Page, live_server, admin, ali
     expect(rows(page)).to_have_count(1)
     expect(status).to_be_focused()
     expect(status.locator("option")).to_have_text(
-        ["Active and expired", "Active (3)", "Expiring soon (0)", "Expired (1)", "Invalidated (0)"]
+        [
+            "Active and expired",
+            "Active (3)",
+            "Expiring soon (0)",
+            "Not used in 90 days (0)",
+            "Expired (1)",
+            "Invalidated (0)",
+        ]
     )
     type_filter.select_option("managed")
     expect(page.get_by_role("heading", name="No API keys match your search")).to_be_visible()
