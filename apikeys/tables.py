@@ -223,7 +223,7 @@ class ApiKeyTable(tables.Table):
         if days is None:
             return used
         label = f"Requests in the last {len(days)} days: {', '.join(str(n) for n in days)}"
-        return f"{used}{sparkline(days, label)}"
+        return f'<span class="used">{used}</span>{sparkline(days, label)}'
 
     def cell_actions(self, key: ApiKey, now: datetime) -> str:
         if not self.can_delete(key) or key.invalidated:

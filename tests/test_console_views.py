@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apikeys.models import ApiKey, ApplicationPrivilege
+from apikeys.models import ApiKey, ApplicationPrivilege, KeyUsage
 from apikeys.services import create_managed_api_key
 from tests.conftest import PASSWORD, make_keys, make_role, make_user, new_key
 
@@ -217,12 +217,27 @@ def list_queries(client: Client, url: str) -> int:
     return len(queries)
 
 
+def with_usage() -> None:
+    """Every key used each hour of the last two days: the rows' sparklines have something to draw."""
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    KeyUsage.objects.bulk_create(
+        KeyUsage(key_id=key_id, hour=hour - timedelta(hours=h), outcome="success", count=h + 1)
+        for key_id in ApiKey.objects.values_list("id", flat=True)
+        for h in range(48)
+    )
+
+
 def test_the_list_page_makes_the_same_number_of_queries_for_25_and_250_rows(admin):
     client = signed_in(admin)
     make_keys(admin, 30)
+    with_usage()
     small = list_queries(client, "/api-keys/?per_page=25")
     ApiKey.objects.all().delete()
+    KeyUsage.objects.all().delete()
     make_keys(admin, 300)
+    with_usage()
+    page = client.get("/api-keys/?per_page=100&page=3").content.decode()
+    assert page.count('class="sparkline"') == 100 and "Requests in the last 7 days: 0, 0, 0, 0, " in page
     large = list_queries(client, "/api-keys/?per_page=100&page=3")
     assert small == large
 
