@@ -357,3 +357,17 @@ def test_it_describes_the_wrong_method_answer(api, document):
     response = api("PATCH", "/_security/_authenticate")
     assert response.status_code == 405
     check_answer(document, "/_security/_authenticate", "get", response)
+
+
+def test_our_extensions_and_only_they_are_marked_as_such():
+    from apikeys.openapi import build_document
+
+    marked = {
+        (path, method)
+        for path, operations in build_document()["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("x-extension")
+    }
+    assert marked == {("/_security/api_key/{key_id}/_roll", "post"), ("/_security/api_key/{key_id}/_usage", "get")}
+    for path, method in marked:
+        assert build_document()["paths"][path][method]["description"].startswith("Our extension:")

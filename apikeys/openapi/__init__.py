@@ -1,12 +1,13 @@
 """The OpenAPI 3.1 document of the JSON API, served at /openapi.json: every path of api_urls.py, with its
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
-shorthands and the answers every endpoint shares), `keys` (API key paths), `security` (everything around them)."""
+shorthands and the answers every endpoint shares), `keys` (API key paths), `extensions` (ours: roll, usage), `security` (everything around
+them)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import keys, parts, security
+from . import extensions, keys, parts, security
 
 
 def build_document() -> dict[str, Any]:
@@ -20,9 +21,9 @@ def build_document() -> dict[str, Any]:
         },
         "security": [{"ApiKey": []}, {"basic": []}, {"bearer": []}],
         "tags": [{"name": name} for name in ("API keys", "Authentication", "Roles", "Users", "Application privileges")],
-        "paths": {**keys.paths(), **security.paths()},
+        "paths": {**keys.paths(), **extensions.paths(), **security.paths()},
         "components": {
-            "schemas": {**keys.SCHEMAS, **security.SCHEMAS, **parts.SCHEMAS},
+            "schemas": {**keys.SCHEMAS, **extensions.SCHEMAS, **security.SCHEMAS, **parts.SCHEMAS},
             "responses": parts.RESPONSES,
             "parameters": parts.PARAMETERS,
             "headers": {

@@ -26,6 +26,7 @@ from .parts import (
     response_ref,
 )
 
+TAG = "API keys"
 API_KEY_PROPERTIES: dict[str, Schema] = {
     "id": KEY_ID,
     "name": {"type": "string"},
@@ -155,17 +156,6 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("id", "name", "api_key", "encoded"),
     ),
-    "RollApiKeyRequest": closed(
-        {
-            "grace_period": nullable(
-                {
-                    **DURATION,
-                    "default": "24h",
-                    "description": "How long the old key keeps working: `0s` (it stops now) to `30d`.",
-                }
-            )
-        }
-    ),
     "GetApiKeysResponse": closed({"api_keys": {"type": "array", "items": ref("ApiKey")}}, ("api_keys",)),
     "QueryRequest": closed(
         {
@@ -269,38 +259,6 @@ SCHEMAS: dict[str, Schema] = {
         {"created": {"type": "array", "items": ref("CreateApiKeyResponse"), "description": "In request order."}},
         ("created",),
     ),
-    "UsageResponse": closed(
-        {
-            "id": KEY_ID,
-            "interval": {"enum": ["1h", "1d"]},
-            "buckets": {
-                "type": "array",
-                "description": "Oldest first, every interval of the period (zeros included), whole UTC hours or days.",
-                "items": closed(
-                    {
-                        "start": MILLIS,
-                        "success": {"type": "integer", "minimum": 0},
-                        "refused": ref("UsageRefusals"),
-                    },
-                    ("start", "success", "refused"),
-                ),
-            },
-            "total": closed(
-                {"success": {"type": "integer", "minimum": 0}, "refused": ref("UsageRefusals")},
-                ("success", "refused"),
-            ),
-            "last_used": nullable({**MILLIS, "description": "Epoch milliseconds; null when never recorded."}),
-        },
-        ("id", "interval", "buckets", "total", "last_used"),
-    ),
-    "UsageRefusals": {
-        "type": "object",
-        "description": "Refused requests by reason; reasons with none are omitted.",
-        "propertyNames": {
-            "enum": ["wrong_secret", "expired", "invalidated", "wrong_type", "owner_disabled", "throttled"]
-        },
-        "additionalProperties": {"type": "integer", "minimum": 1},
-    },
     "ClearCacheResponse": closed(
         {
             "_nodes": closed(
@@ -343,7 +301,7 @@ def paths() -> dict[str, Any]:
         "body": json_body("QueryRequest", False, "Omitted: every visible key, 10 at a time."),
         "params": query_params(),
     }
-    tag = "API keys"
+    tag = TAG
     return {
         "/_security/api_key": {
             "get": operation(
@@ -414,41 +372,6 @@ def paths() -> dict[str, Any]:
                 ),
                 params=[*param_refs(), key_id],
                 not_found=response_ref("NotFound"),
-            )
-        },
-        "/_security/api_key/{key_id}/_roll": {
-            "post": operation(
-                "rollApiKey",
-                tag,
-                "Roll one of the caller's API keys: a successor now, the old key kept for a grace period",
-                answer("The successor, with its secret (as create), and `rolled_from`.", ref("CreateApiKeyResponse")),
-                body=json_body("RollApiKeyRequest", False, "Omitted: a grace period of 24 hours."),
-                params=[*param_refs(), key_id],
-                not_found=response_ref("NotFound"),
-                extension="The successor copies the key's name, type, role descriptors or access and metadata, "
-                "and lives as long as the key did, counted from now (within `APIKEYS_MAX_EXPIRATION`); its "
-                "`limited_by` is the owner's roles now. The old key expires at the earlier of its own "
-                "expiration and now + `grace_period`. An expired, invalidated or already rolled key is refused "
-                "(400, naming the successor). One transaction; audited as `roll`.",
-            )
-        },
-        "/_security/api_key/{key_id}/_usage": {
-            "get": operation(
-                "getApiKeyUsage",
-                tag,
-                "How often a key was used and refused, per hour or day",
-                answer("The key's counts over the period.", ref("UsageResponse")),
-                params=[
-                    *param_refs(),
-                    key_id,
-                    query_param("days", {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}, "The period."),
-                    query_param("interval", {"enum": ["1h", "1d"], "default": "1d"}, "The size of a bucket."),
-                ],
-                not_found=response_ref("NotFound"),
-                extension="Every authentication with the key's id is counted: successes, and refusals by reason "
-                "(wrong secret, expired, invalidated, wrong type, owner disabled, throttled). Counts reach the "
-                "database at most every `APIKEYS_USAGE_FLUSH_SECONDS` from each worker; kept "
-                "`APIKEYS_USAGE_RETENTION_DAYS`. Visible to whoever may see the key.",
             )
         },
         "/_security/cross_cluster/api_key": {
