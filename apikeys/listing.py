@@ -17,8 +17,9 @@ from django.db.models import Count, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from .caching import cached_count
+from .key_rules import KeyStatus, expiring_soon, not_used
 from .lookups import escape_wildcard
-from .models import MANAGED_CLAUSE, ApiKey, KeyStatus, KeyType, OwnerKeyCount, expiring_soon, not_used
+from .models import MANAGED_CLAUSE, ApiKey, KeyType, OwnerKeyCount
 from .principals import Principal
 from .query import compile_query, walking_the_sort
 

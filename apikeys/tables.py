@@ -17,8 +17,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django_tables2.data import TableListData
 
 from .charts import sparkline
+from .key_rules import KeyStatus, expiring_soon
 from .listing import DEFAULT_SORT, SORTS, TYPES, type_of
-from .models import ApiKey, KeyStatus, expiring_soon
+from .models import ApiKey
 
 JUST_NOW = timedelta(minutes=1)
 KEY_ID_SLOT = "KEY-ID"

@@ -68,8 +68,8 @@ def test_triggers_lost_to_a_table_rebuild_are_made_again_and_the_counts_recounte
 
 
 def test_expiring_soon_is_counted_and_filtered_the_same_with_and_without_a_search(alice, settings):
+    from apikeys.key_rules import expiring_soon
     from apikeys.listing import KeyFilters, KeyListing
-    from apikeys.models import expiring_soon
 
     settings.APIKEYS_EXPIRING_SOON_DAYS = 5
     now = timezone.now()

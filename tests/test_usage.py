@@ -18,7 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apikeys import usage
-from apikeys.models import ApiKey, KeyUsage, not_used
+from apikeys.key_rules import not_used
+from apikeys.models import ApiKey, KeyUsage
 from apikeys.principals import Principal
 from apikeys.services import create_cross_cluster_api_key, purge_api_keys
 

@@ -17,7 +17,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import ApiKey, User, expiring_soon
+from ..key_rules import expiring_soon
+from ..models import ApiKey, User
 
 log = logging.getLogger(__name__)
 

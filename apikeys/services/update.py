@@ -14,7 +14,8 @@ from django.utils import timezone
 from .. import audit
 from ..durations import now_ms
 from ..errors import ApiError, NotFound, ValidationFailed
-from ..models import ApiKey, KeyStatus, KeyType, is_managed
+from ..key_rules import KeyStatus
+from ..models import ApiKey, KeyType, is_managed
 from ..principals import Principal
 from ..privileges import actions
 from .validation import UpdateRequest, parse_cross_cluster_update, parse_update, require_object

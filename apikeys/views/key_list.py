@@ -17,8 +17,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from .. import services, usage
 from ..forms import KeyFilterForm
+from ..key_rules import KeyStatus, not_used
 from ..listing import CROSS_CLUSTER_CLAUSE, DEFAULT_SORT, PER_PAGE_CHOICES, KeyListing
-from ..models import ApiKey, KeyStatus, not_used
+from ..models import ApiKey
 from ..principals import Principal
 from ..query import compile_query
 from ..tables import ApiKeyTable
