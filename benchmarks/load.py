@@ -4,6 +4,11 @@ gunicorn serves `config.wsgi` as `make serve` does (BENCH_LOAD_WORKERS workers, 
 127.0.0.1, against a copy of the 100,000-key estate. BENCH_LOAD_CLIENTS client processes (default 2) of
 BENCH_LOAD_THREADS threads each (default 8) then send a mix of verify, query, create and invalidate requests,
 one connection per request, for BENCH_LOAD_SECONDS (default 30); every thread stops by itself at the deadline.
+
+Figure 5b: the clients count, per key, the successes and refusals they were answered (a few requests carry a
+wrong secret for one of the verified keys). gunicorn is then stopped as a service manager stops it (SIGTERM to
+the master: workers finish, exit and run their `atexit` flush of usage counts), and the counts stored in
+`KeyUsage` must equal the clients' exactly.
 """
 
 from __future__ import annotations
@@ -20,17 +25,19 @@ import threading
 import time
 import urllib.request
 from base64 import b64encode
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
+from django.db.models import Sum
 
-from apikeys import services
-from apikeys.models import User
+from apikeys import keys, services, usage
+from apikeys.models import KeyUsage, User
 from apikeys.principals import Principal
 from benchmarks.databases import LOG_DIR
 from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME, LARGE, PER_PAGE
@@ -38,7 +45,11 @@ from benchmarks.measure import Outcome, backend_label, heading, ms, note, percen
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only: the load never leaves this machine
-MIX = {"verify": 70, "query": 15, "create": 10, "invalidate": 5}
+MIX = {"verify": 69, "refuse": 1, "query": 15, "create": 10, "invalidate": 5}
+# What each kind must be answered; any other status is unexpected. A wrong secret is refused, 401, or 429 once
+# that key id (or this client address) has failed too often in the window.
+EXPECTED = {"refuse": (401, 429)}
+REFUSED = "refused"  # the client's name for every refusal outcome (401 or 429) of a key
 VERIFY_KEYS = 20
 POOL_PER_THREAD = 10
 QUERY_BODIES = [
@@ -55,6 +66,7 @@ class Sample:
     start: float
     seconds: float
     status: int
+    key_id: str = ""  # the API key the request authenticated with (verify, refuse)
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,8 @@ class ClientPlan:
     threads: int
     seed: int
     basic: str
-    verify_headers: list[str]
+    verify_keys: list[tuple[str, str]]  # (key id, Authorization header)
+    refuse_key: tuple[str, str]  # one of the verified keys' ids, with a wrong secret
     pools: list[list[str]]  # per thread: ids of keys it may invalidate
 
 
@@ -99,8 +112,10 @@ def client_thread(plan: ClientPlan, index: int, samples: list[Sample]) -> None:
         kind = rng.choices(kinds, weights)[0]
         if kind == "invalidate" and not pool:
             kind = "create"
-        if kind == "verify":
-            request = ("GET", "/_security/_authenticate", {"Authorization": rng.choice(plan.verify_headers)}, None)
+        key_id = ""
+        if kind in ("verify", "refuse"):
+            key_id, header = rng.choice(plan.verify_keys) if kind == "verify" else plan.refuse_key
+            request = ("GET", "/_security/_authenticate", {"Authorization": header}, None)
         elif kind == "query":
             request = ("POST", "/_security/_query/api_key", admin, rng.choice(QUERY_BODIES))
         elif kind == "create":
@@ -114,7 +129,7 @@ def client_thread(plan: ClientPlan, index: int, samples: list[Sample]) -> None:
             status, content = send(plan.port, *request)
         except OSError:
             status, content = CONNECTION_FAILED, b""
-        samples.append(Sample(kind, begin, time.perf_counter() - started, status))
+        samples.append(Sample(kind, begin, time.perf_counter() - started, status, key_id))
         if kind == "create" and status == 200:
             pool.append(json.loads(content)["id"])
 
@@ -129,10 +144,19 @@ def client_process(plan: ClientPlan) -> list[Sample]:
     return samples
 
 
+@dataclass
+class Server:
+    port: int
+    stop: str = ""  # how it stopped: "SIGTERM, exit status 0 after 1.2 s", or killed
+
+
 @contextmanager
-def gunicorn(workers: int, log_path: Path) -> Iterator[int]:
-    """`make serve`'s gunicorn on a free loopback port; stopped (this process only) on the way out."""
-    port = free_port()
+def gunicorn(workers: int, log_path: Path) -> Iterator[Server]:
+    """`make serve`'s gunicorn on a free loopback port; stopped (this process only) on the way out, gracefully
+    (SIGTERM: the workers finish their requests and exit normally, `atexit` handlers included), killed only if
+    it has not exited 30 s later (gunicorn's own graceful timeout is 30 s)."""
+    running = Server(free_port())
+    port = running.port
     command = [
         *(sys.executable, "-m", "gunicorn", "config.wsgi"),
         *("--workers", str(workers), "--bind", f"{HOST}:{port}", "--access-logfile", "-"),
@@ -143,14 +167,17 @@ def gunicorn(workers: int, log_path: Path) -> Iterator[int]:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_serving(port, server)
-            yield port
+            yield running
         finally:
+            stopping = time.monotonic()
             server.terminate()
             try:
-                server.wait(timeout=30)
+                status = server.wait(timeout=35)
+                running.stop = f"SIGTERM, exit status {status} after {time.monotonic() - stopping:.1f} s"
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+                running.stop = "killed (SIGKILL) after SIGTERM went unanswered for 35 s"
 
 
 def wait_until_serving(port: int, server: subprocess.Popen) -> None:
@@ -174,7 +201,9 @@ def prepare(processes: int, threads: int, port: int, seconds: float) -> list[Cli
     def new_key(name: str) -> services.CreatedKey:
         return services.create_api_key(admin, {"name": name})
 
-    verify = [f"ApiKey {new_key(f'load-verify-{i}').encoded}" for i in range(VERIFY_KEYS)]
+    verify = [(created.key.id, f"ApiKey {created.encoded}") for created in map(new_key, verify_names())]
+    refuse_id = verify[0][0]
+    refuse = (refuse_id, f"ApiKey {keys.encode(refuse_id, keys.generate_secret())}")
     pools = [
         [[new_key(f"load-pool-{p}-{t}-{i}").key.id for i in range(POOL_PER_THREAD)] for t in range(threads)]
         for p in range(processes)
@@ -182,7 +211,15 @@ def prepare(processes: int, threads: int, port: int, seconds: float) -> list[Cli
     connections.close_all()  # the server and the clients take over; this process only reports
     basic = "Basic " + b64encode(f"{ADMIN_USERNAME}:{ADMIN_PASSWORD}".encode()).decode()
     deadline = time.time() + seconds
-    return [ClientPlan(port, deadline, threads, p + 1, basic, verify, pools[p]) for p in range(processes)]
+    return [ClientPlan(port, deadline, threads, p + 1, basic, verify, refuse, pools[p]) for p in range(processes)]
+
+
+def verify_names() -> list[str]:
+    return [f"load-verify-{i}" for i in range(VERIFY_KEYS)]
+
+
+def unexpected(sample: Sample) -> bool:
+    return sample.status < 500 and sample.status not in EXPECTED.get(sample.kind, (200,))
 
 
 def report(samples: list[Sample], workers: int, processes: int, threads: int, log_path: Path) -> None:
@@ -193,7 +230,7 @@ def report(samples: list[Sample], workers: int, processes: int, threads: int, lo
         chosen = sorted((s for s in samples if kind in ("all", s.kind)), key=lambda s: s.seconds)
         latencies = [s.seconds for s in chosen]
         server_errors = sum(1 for s in chosen if s.status >= 500)
-        unexpected = sum(1 for s in chosen if s.status != 200 and s.status < 500)
+        others = sum(1 for s in chosen if unexpected(s))
         rows.append(
             [
                 kind,
@@ -202,7 +239,7 @@ def report(samples: list[Sample], workers: int, processes: int, threads: int, lo
                 ms(statistics.median(latencies)) if latencies else "-",
                 ms(percentile(latencies, 0.99)) if latencies else "-",
                 server_errors,
-                unexpected,
+                others,
             ]
         )
     total_5xx, total_unexpected = rows[-1][5], rows[-1][6]
@@ -216,7 +253,7 @@ def report(samples: list[Sample], workers: int, processes: int, threads: int, lo
         f"{workers} gunicorn workers, {processes} client processes × {threads} threads on {HOST}, "
         f"{elapsed:.1f} s; cache: {cache}. Mix: "
         + ", ".join(f"{kind} {weight}%" for kind, weight in MIX.items())
-        + ".\n"
+        + ". A refuse request sends a wrong secret for one of the verified keys: 401, or 429 once throttled.\n"
     )
     table(["kind", "requests", "req/s", "p50 ms", "p99 ms", "5xx", "other unexpected"], rows)
     note(
@@ -226,14 +263,86 @@ def report(samples: list[Sample], workers: int, processes: int, threads: int, lo
         note(f"Server log: {log_path}")
 
 
+def client_counts(samples: list[Sample]) -> Counter[tuple[str, str]]:
+    """(key id, success or refused) -> answers the clients got; a 5xx or no answer is neither."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for sample in samples:
+        if sample.key_id and sample.status == 200:
+            counts[(sample.key_id, usage.SUCCESS)] += 1
+        elif sample.key_id and sample.status in (401, 429):
+            counts[(sample.key_id, REFUSED)] += 1
+    return counts
+
+
+def stored_counts(key_ids: list[str]) -> Counter[tuple[str, str]]:
+    """The same, as the workers stored it in `KeyUsage` (every refusal reason summed as refused)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    rows = KeyUsage.objects.filter(key_id__in=key_ids).values_list("key_id", "outcome").annotate(n=Sum("count"))
+    for key_id, outcome, n in rows.order_by():
+        counts[(key_id, usage.SUCCESS if outcome == usage.SUCCESS else REFUSED)] += n
+    return counts
+
+
+@dataclass
+class UsageCheck:
+    key_ids: list[str]
+    before_stop: Counter[tuple[str, str]] = field(default_factory=Counter)
+    after_stop: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def report_usage(samples: list[Sample], check: UsageCheck, server: Server, log_path: Path) -> None:
+    backend = backend_label()
+    client = client_counts(samples)
+    rows = []
+    for outcome, label in ((usage.SUCCESS, "successes (200)"), (REFUSED, "refusals (401, 429)")):
+        pairs = [(key_id, outcome) for key_id in check.key_ids]
+        keys_used = sum(1 for pair in pairs if client[pair] or check.after_stop[pair])
+        differing = sum(1 for pair in pairs if client[pair] != check.after_stop[pair])
+        difference = sum(abs(client[pair] - check.after_stop[pair]) for pair in pairs)
+        outcome_record = record(
+            Outcome("5b", backend, f"usage stored vs client's count: {label}, Σ|difference|", difference, 0, "requests")
+        )
+        rows.append(
+            [
+                label,
+                sum(client[pair] for pair in pairs),
+                sum(check.before_stop[pair] for pair in pairs),
+                sum(check.after_stop[pair] for pair in pairs),
+                f"{keys_used - differing} / {keys_used}",
+                difference,
+                "0",
+                outcome_record.verdict,
+            ]
+        )
+    heading(f"Figure 5b — usage counts stored after the load run vs the clients' own count ({backend})")
+    headers = ["outcome", "client got", "stored before stop", "stored after stop", "keys equal", "Σ difference"]
+    table([*headers, "target", "result"], rows)
+    written_at_exit = sum(check.after_stop.values()) - sum(check.before_stop.values())
+    unanswered = sum(1 for s in samples if s.key_id and s.status not in (200, 401, 429))
+    note(
+        f"gunicorn stopped by {server.stop}; the workers' exit flush wrote {written_at_exit} counts (the "
+        "difference between the table read just before SIGTERM and after the master exited). Keys: the "
+        f"{len(check.key_ids)} verified keys, one of which also got the wrong-secret requests; a key is equal "
+        "when stored and client counts match exactly. Requests with a key that got a 5xx or no answer: "
+        f"{unanswered} (5xx must be 0, figure 5)."
+    )
+    if any(row[-1] == "FAIL" for row in rows):
+        note(f"Server log (a failed exit flush logs 'usage counts could not be written at exit'): {log_path}")
+
+
 def main() -> None:
     seconds = env_number("BENCH_LOAD_SECONDS", 30)
     workers = int(env_number("BENCH_LOAD_WORKERS", 4))
     processes = int(env_number("BENCH_LOAD_CLIENTS", 2))
     threads = int(env_number("BENCH_LOAD_THREADS", 8))
     log_path = LOG_DIR / f"{backend_label().lower()}-gunicorn.log"
-    with gunicorn(workers, log_path) as port:
-        plans = prepare(processes, threads, port, seconds)
+    with gunicorn(workers, log_path) as server:
+        plans = prepare(processes, threads, server.port, seconds)
+        check = UsageCheck([key_id for key_id, _ in plans[0].verify_keys])
         with ProcessPoolExecutor(max_workers=processes) as pool:
             samples = [sample for batch in pool.map(client_process, plans) for sample in batch]
+        check.before_stop = stored_counts(check.key_ids)  # what the periodic flushes wrote while serving
+        connections.close_all()
+    check.after_stop = stored_counts(check.key_ids)
     report(samples, workers, processes, threads, log_path)
+    report_usage(samples, check, server, log_path)

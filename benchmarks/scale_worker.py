@@ -7,6 +7,7 @@ Commands (stdin) and answers (the original stdout; everything else the app print
     {"op": "queries", "request": R}               -> {"queries": 6}  (counted with the cache empty)
     {"op": "time", "request": R, "cold": false}   -> {"seconds": 0.012}
     {"op": "versus_authenticate"}                 -> {"list": s, "authenticate": s, "ratio": r, "rounds": n}
+    {"op": "sparklines", "per_page": [25, 100]}   -> {"pages": [{"per_page": 25, "with": s, "without": s, ...}]}
 where R is {"path": ..., "body": null or a query API body}. "cold" empties the cache first (untimed).
 """
 
@@ -18,6 +19,8 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.cache import cache
@@ -25,7 +28,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from apikeys import services
+from apikeys import listing, services, usage
 from apikeys.durations import epoch_millis
 from apikeys.models import ApiKey, AuditEvent, User
 from apikeys.principals import Principal
@@ -35,12 +38,39 @@ from benchmarks.measure import side_by_side, timed
 LIST = "/api-keys/"
 AUTHENTICATE = "/_security/_authenticate"
 READER = {"reader": {"indices": [{"names": ["books"], "privileges": ["read"]}]}}
-OPS = {"describe", "queries", "time", "versus_authenticate"}
+OPS = {"describe", "queries", "time", "versus_authenticate", "sparklines"}
 PAGE_OF = re.compile(rb"Page ([\d,]+) of ([\d,]+)")
+SHOWING = re.compile(rb"Showing ([\d,]+)\D+?([\d,]+) of")
+SPARKLINE = re.compile(rb'aria-label="Requests in the last \d+ days: ([\d, ]+)"')
 
 
 class UnexpectedAnswer(RuntimeError):
     pass
+
+
+@contextmanager
+def page_sizes(sizes: list[int]) -> Iterator[None]:
+    """Let the list serve `sizes` rows per page besides its own choices (25, 50, 100), in this process only:
+    `KeyListing` reads `listing.PER_PAGE_CHOICES` when it checks `per_page`, so a larger page goes through the
+    same view, table and template as the console's own."""
+    offered = listing.PER_PAGE_CHOICES
+    listing.PER_PAGE_CHOICES = sorted({*offered, *sizes})
+    try:
+        yield
+    finally:
+        listing.PER_PAGE_CHOICES = offered
+
+
+@contextmanager
+def drawing_sparklines(drawn: bool) -> Iterator[None]:
+    """The list as it is (drawn), or with `usage.daily_totals` answering {} (no statement, no sparkline)."""
+    real = usage.daily_totals
+    if not drawn:
+        usage.daily_totals = lambda key_ids, days, now=None: {}
+    try:
+        yield
+    finally:
+        usage.daily_totals = real
 
 
 class Estate:
@@ -113,6 +143,49 @@ class Estate:
             "ratio": measured.ratio,
             "rounds": measured.rounds,
         }
+
+    def list_page(self, per_page: int, drawn: bool) -> bytes:
+        """The first list page of `per_page` rows, checked: that many rows, and a sparkline on each or on none."""
+        with drawing_sparklines(drawn):
+            content = self.fetch({"path": f"{LIST}?per_page={per_page}"})
+        shown = SHOWING.search(content)
+        rows = int(shown.group(2).replace(b",", b"")) if shown else 0
+        drawn_rows = len(SPARKLINE.findall(content))
+        if rows != per_page or drawn_rows != (rows if drawn else 0):
+            raise UnexpectedAnswer(f"{LIST}?per_page={per_page}: {rows} rows, {drawn_rows} sparklines")
+        return content
+
+    def sparklines(self, per_page: list[int], budget_seconds: float = 2.0) -> dict[str, Any]:
+        """For each page size, the first list page with sparklines against without: SQL statements (cache
+        empty, as `queries` counts them) and time (counts remembered), side by side in this process."""
+        pages = []
+        with page_sizes(per_page):
+            for size in per_page:
+                statements = {}
+                for drawn in (True, False):
+                    cache.clear()
+                    with CaptureQueriesContext(connection) as captured:
+                        self.list_page(size, drawn)
+                    statements[drawn] = len(captured)
+                days = SPARKLINE.findall(self.list_page(size, True))
+                measured = side_by_side(
+                    timed(lambda size=size: self.list_page(size, True)),
+                    timed(lambda size=size: self.list_page(size, False)),
+                    budget_seconds=budget_seconds,
+                )
+                pages.append(
+                    {
+                        "per_page": size,
+                        "with": measured.a_median,
+                        "without": measured.b_median,
+                        "ratio": measured.ratio,
+                        "rounds": measured.rounds,
+                        "statements_with": statements[True],
+                        "statements_without": statements[False],
+                        "rows_with_usage": sum(1 for d in days if d.strip(b"0, ")),
+                    }
+                )
+        return {"pages": pages}
 
     def time(self, request: dict[str, Any], cold: bool = False) -> dict[str, Any]:
         if cold:
