@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models.functions import TruncDay
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
 from .deferred import after_response
@@ -158,23 +158,23 @@ def buckets(key_id: str, days: int, interval: str, now: datetime | None = None) 
 
 def daily_totals(key_ids: list[str], days: int, now: datetime | None = None) -> dict[str, list[int]]:
     """Requests per day (successes and refusals) over the last `days` for each key: one grouped statement for
-    any number of keys (the list's sparklines)."""
+    any number of keys (the list's sparklines). The day is the text of the hour's first ten characters
+    (`2026-12-01`, UTC on both databases): SQLite's TruncDay calls a Python function per row, 10× slower."""
     now = now or timezone.now()
-    day = 24 * HOUR
-    last = int(now.timestamp()) // day * day
-    first = last - (days - 1) * day
+    first = (now - timedelta(days=days - 1)).date()
+    index = {(first + timedelta(days=i)).isoformat(): i for i in range(days)}
     totals = {key_id: [0] * days for key_id in key_ids}
     if not key_ids:
         return totals
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
     rows = (
-        KeyUsage.objects.filter(key_id__in=key_ids, hour__gte=datetime.fromtimestamp(first, UTC))
-        .annotate(day=TruncDay("hour"))
+        KeyUsage.objects.filter(key_id__in=key_ids, hour__gte=start)
+        .annotate(day=Substr(Cast("hour", models.TextField()), 1, 10))
         .values_list("key_id", "day")
         .annotate(n=models.Sum("count"))
         .order_by()
     )
-    for key_id, moment, n in rows:
-        index = (int(moment.timestamp()) - first) // day
-        if 0 <= index < days:
-            totals[key_id][index] += n
+    for key_id, day, n in rows:
+        if day in index:
+            totals[key_id][index[day]] += n
     return totals
