@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan
 
 
 class ApiKey(Protocol):
@@ -136,8 +138,8 @@ class NotUsedWithin:
         return (key.last_used or key.creation) < now - timedelta(days=self.days)
 
     def q(self, now: datetime) -> Q:
-        cutoff = now - timedelta(days=self.days)
-        return Q(last_used__lt=cutoff) | Q(last_used__isnull=True, creation__lt=cutoff)
+        # One expression, as the `apikey_unused` index holds it: an OR of two columns reads every row.
+        return Q(LessThan(Coalesce("last_used", "creation"), now - timedelta(days=self.days)))
 
     def clause(self) -> dict[str, Any]:
         long_ago = {"lt": f"now-{self.days}d"}

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from .caching import cached_count
 from .key_rules import KeyStatus, expiring_soon, not_used
@@ -217,6 +218,7 @@ class KeyListing:
         active is what is left. With a search, all counts come from one pass over its matches (found through
         the trigram index on PostgreSQL; SQLite reads every name)."""
         visible = self.visible
+        now = timezone.now()
         if self.filters.q.strip():
             return self._count_in_one_pass(visible.filter(compile_query(self.filters.search_clause())))
         owners = owner_counts() if self.principal.can_read_all_keys else username_counts(visible)
@@ -227,7 +229,8 @@ class KeyListing:
 
         counts = {status: count(KeyStatus(status).clause()) for status in (KeyStatus.EXPIRED, KeyStatus.INVALIDATED)}
         counts[KeyStatus.ACTIVE] = keys - counts[KeyStatus.EXPIRED] - counts[KeyStatus.INVALIDATED]
-        counts.update({name: count(rule().clause()) for name, rule in STATUS_FILTER_RULES.items()})
+        # The ORM face of these rules: "not used" is then one expression its index holds.
+        counts.update({name: visible.filter(rule().q(now)).count() for name, rule in STATUS_FILTER_RULES.items()})
         # Few keys are cross-cluster: their partial index gives them (and which of them are managed) at once,
         # where "managed and not cross-cluster" would read every managed key's row (9 ms at 100,000 keys).
         cross_cluster = list(visible.filter(compile_query(CROSS_CLUSTER_CLAUSE)).values_list("managed", flat=True))

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .durations import epoch_millis
@@ -122,6 +123,8 @@ class ApiKey(models.Model):
             models.Index(fields=["realm", "id"], name="apikey_realm"),
             # Few keys are cross-cluster: a partial index counts them (and filters on them) without a scan.
             models.Index(fields=["creation", "id"], name="apikey_cross_cluster", condition=Q(type="cross_cluster")),
+            # "Not used" (`key_rules.NotUsedWithin`): counted from this index alone, never the keys' rows.
+            models.Index(F("invalidated"), Coalesce("last_used", "creation"), F("expiration"), name="apikey_unused"),
         ]
 
     def __str__(self) -> str:
