@@ -31,7 +31,7 @@ def roll_key(request: HttpRequest, key_id: str) -> HttpResponse:
     key = visible_key_or_404(principal, key_id)
     if request.method == "GET" and (refusal := update_refusal(principal, key, rolling=True)):
         raise PermissionDenied(read_only_reason(refusal, key))
-    form = RollKeyForm(request.POST or None, initial={"grace_period": "24h"})
+    form = RollKeyForm(request.POST or None)
     context = {"key": key, "form": form}
     if request.method == "POST" and form.is_valid():
         try:

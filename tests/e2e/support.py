@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -10,11 +12,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from apikeys import keys
 from apikeys.models import ApiKey, User
 from apikeys.principals import user_roles
+from tests.conftest import PASSWORD
 
 BOOKS_READER = {"reader": {"cluster": [], "indices": [{"names": ["books"], "privileges": ["read"]}]}}
 SERIOUS = {"serious", "critical"}
@@ -63,6 +66,22 @@ def open_signed_in(page: Page, live_server, user: User, path: str = "/") -> None
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
     page.goto(live_server.url + path)
+
+
+@contextmanager
+def signed_in_without_javascript(browser: Browser, live_server, username: str, width: int = 1280) -> Iterator[Page]:
+    """A page with JavaScript off, signed in through the form as `username` (the console as plain pages)."""
+    context = browser.new_context(java_script_enabled=False, viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
+        yield page
+    finally:
+        context.close()
 
 
 def rows(page: Page) -> Locator:

@@ -10,8 +10,14 @@ from playwright.sync_api import Browser, Page, expect
 from apikeys.models import ApiKey, KeyType, User
 from apikeys.principals import Principal
 from apikeys.services import create_cross_cluster_api_key
-from tests.conftest import PASSWORD, new_key
-from tests.e2e.support import dialog, expect_names, open_signed_in, serious_accessibility_violations
+from tests.conftest import new_key
+from tests.e2e.support import (
+    dialog,
+    expect_names,
+    open_signed_in,
+    serious_accessibility_violations,
+    signed_in_without_javascript,
+)
 
 DEFAULT_ACCESS = {"search": [{"names": ["*"]}], "replication": [{"names": ["*"]}]}
 
@@ -152,15 +158,8 @@ def test_deleting_warns_when_cross_cluster_keys_are_included(page: Page, live_se
 
 @pytest.fixture
 def nojs_admin(browser: Browser, live_server, admin):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 375, "height": 900})
-    page = context.new_page()
-    page.goto(live_server.url + "/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
-    yield page
-    context.close()
+    with signed_in_without_javascript(browser, live_server, "admin", width=375) as page:
+        yield page
 
 
 def test_without_javascript_a_cross_cluster_key_is_created_on_a_phone(nojs_admin: Page):

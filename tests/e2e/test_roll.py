@@ -15,8 +15,15 @@ from apikeys import keys
 from apikeys.models import ApiKey
 from apikeys.principals import Principal
 from apikeys.services import roll_api_key
-from tests.conftest import PASSWORD, new_key
-from tests.e2e.support import dialog, make_keys, open_signed_in, rows, serious_accessibility_violations
+from tests.conftest import new_key
+from tests.e2e.support import (
+    dialog,
+    make_keys,
+    open_signed_in,
+    rows,
+    serious_accessibility_violations,
+    signed_in_without_javascript,
+)
 
 
 def overview_value(page: Page, label: str):
@@ -108,15 +115,8 @@ def test_keys_that_cannot_be_rolled_have_no_roll_button(page: Page, live_server,
 
 @pytest.fixture
 def nojs_alice(browser: Browser, live_server, alice):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 375, "height": 900})
-    page = context.new_page()
-    page.goto(live_server.url + "/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
-    yield page
-    context.close()
+    with signed_in_without_javascript(browser, live_server, "alice", width=375) as page:
+        yield page
 
 
 def test_without_javascript_a_key_is_rolled_on_a_phone(nojs_alice: Page, live_server, alice, screenshot):

@@ -11,8 +11,15 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from apikeys.models import ApiKey
-from tests.conftest import PASSWORD, new_key
-from tests.e2e.support import dialog, make_keys, open_signed_in, rows, serious_accessibility_violations
+from tests.conftest import new_key
+from tests.e2e.support import (
+    dialog,
+    make_keys,
+    open_signed_in,
+    rows,
+    serious_accessibility_violations,
+    signed_in_without_javascript,
+)
 
 DAY_MINUTES = 24 * 60
 
@@ -116,15 +123,8 @@ def test_unused_keys_are_found_and_deleted_at_once(page: Page, live_server, admi
 
 @pytest.fixture
 def nojs_alice(browser: Browser, live_server, alice):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 375, "height": 900})
-    page = context.new_page()
-    page.goto(live_server.url + "/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
-    yield page
-    context.close()
+    with signed_in_without_javascript(browser, live_server, "alice", width=375) as page:
+        yield page
 
 
 def test_without_javascript_the_chart_is_drawn_and_switched(nojs_alice: Page, live_server, alice, screenshot):

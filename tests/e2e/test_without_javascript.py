@@ -6,20 +6,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from apikeys.models import ApiKey
-from tests.conftest import PASSWORD, make_keys
+from tests.conftest import make_keys
+from tests.e2e.support import signed_in_without_javascript
 
 
 @pytest.fixture
 def nojs_page(browser: Browser, live_server, alice):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(live_server.url + "/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
-    yield page
-    context.close()
+    with signed_in_without_javascript(browser, live_server, "alice", width=1280) as page:
+        yield page
 
 
 def test_list_sort_and_pagination_work_as_links(nojs_page: Page, alice):
