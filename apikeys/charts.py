@@ -37,18 +37,20 @@ def stacked_bars(bars: Sequence[tuple[str, int, int]], label: str) -> SafeString
 
 
 def sparkline(values: Sequence[int], label: str) -> SafeString:
-    """A small bar sparkline of `values` (a zero is a flat tick), scaled to the largest."""
+    """A small bar sparkline of `values`, scaled to the largest, in whole pixels. Two elements whatever its length
+    (a list page draws one per row): a path of the bars, and a path of flat ticks for the zeros."""
     largest = max(values, default=0) or 1
-    bars = []
+    bars = zeros = ""
     for i, value in enumerate(values):
-        height = max(value / largest * SPARK_HEIGHT, 1)
-        zero = "" if value else ' class="zero"'
-        bars.append(
-            f'<rect x="{i * SPARK_BAR}" y="{SPARK_HEIGHT - height:.1f}" width="{SPARK_BAR - 1}" '
-            f'height="{height:.1f}"{zero}/>'
-        )
+        height = max(round(value * SPARK_HEIGHT / largest), 1)
+        bar = f"M{i * SPARK_BAR} {SPARK_HEIGHT}h{SPARK_BAR - 1}v-{height}h-{SPARK_BAR - 1}z"
+        if value:
+            bars += bar
+        else:
+            zeros += bar
+    paths = (f'<path d="{bars}"/>' if bars else "") + (f'<path class="zero" d="{zeros}"/>' if zeros else "")
     width = len(values) * SPARK_BAR
     return mark_safe(
         f'<svg class="sparkline" viewBox="0 0 {width} {SPARK_HEIGHT}" width="{width * 2}" height="{SPARK_HEIGHT}" '
-        f'role="img" aria-label="{escape(label)}">{"".join(bars)}</svg>'
+        f'role="img" aria-label="{escape(label)}">{paths}</svg>'
     )

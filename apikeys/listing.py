@@ -65,6 +65,11 @@ EXPIRING = "expiring"
 UNUSED = "unused"
 STATUS_FILTERS = {**dict(KeyStatus.choices), EXPIRING: "Expiring soon", UNUSED: "Not used"}
 STATUS_FILTER_RULES = {EXPIRING: expiring_soon, UNUSED: not_used}
+# Beside the filter, these parts of the active keys are counted up to this many and shown as "10,000+" beyond
+# (Elasticsearch's `track_total_hits` default; `counts["capped"]` names them): their counts read one index
+# entry per key counted, which at 100,000 keys, most of them unused, cost the first page 9 ms. The chosen
+# filter is counted exactly (it pages).
+COUNTED_UP_TO = 10_000
 # The Owner filter lists at most this many owners (by name); the search box finds the others.
 MAX_OWNER_CHOICES = 100
 
@@ -230,7 +235,12 @@ class KeyListing:
         counts = {status: count(KeyStatus(status).clause()) for status in (KeyStatus.EXPIRED, KeyStatus.INVALIDATED)}
         counts[KeyStatus.ACTIVE] = keys - counts[KeyStatus.EXPIRED] - counts[KeyStatus.INVALIDATED]
         # The ORM face of these rules: "not used" is then one expression its index holds.
-        counts.update({name: visible.filter(rule().q(now)).count() for name, rule in STATUS_FILTER_RULES.items()})
+        capped = []
+        for name, rule in STATUS_FILTER_RULES.items():
+            matching = visible.filter(rule().q(now))
+            counts[name] = matching.count() if name == self.filters.status else count_up_to(matching, COUNTED_UP_TO)
+            if counts[name] > COUNTED_UP_TO and name != self.filters.status:
+                capped.append(name)
         # Few keys are cross-cluster: their partial index gives them (and which of them are managed) at once,
         # where "managed and not cross-cluster" would read every managed key's row (9 ms at 100,000 keys).
         cross_cluster = list(visible.filter(compile_query(CROSS_CLUSTER_CLAUSE)).values_list("managed", flat=True))
@@ -242,6 +252,7 @@ class KeyListing:
         else:  # the status filter alone (or none: every key not invalidated) is one of the counts above
             counts["total"] = counts.get(self.filters.status, keys - counts[KeyStatus.INVALIDATED])
         counts["owners"] = owners[:MAX_OWNER_CHOICES]
+        counts["capped"] = capped  # counted no further than COUNTED_UP_TO + 1
         return {str(name): value for name, value in counts.items()}
 
     def _count_in_one_pass(self, searched: QuerySet) -> dict[str, Any]:
@@ -262,6 +273,13 @@ class KeyListing:
             owners.append((owner["username"], owner["count"]))
         counts["owners"] = owners[:MAX_OWNER_CHOICES]
         return counts
+
+
+def count_up_to(queryset: QuerySet, limit: int) -> int:
+    """How many keys `queryset` holds, counting no further than `limit` + 1 (so "more than `limit`" shows).
+    The rows counted select `invalidated`, the first column of every status index, so that SQLite counts
+    from the index alone (selecting the id read each key's row: 19 ms for 10,000 keys, 1.7 ms without)."""
+    return queryset.order_by().values("invalidated")[: limit + 1].count()
 
 
 def owner_counts() -> list[tuple[str, int]]:

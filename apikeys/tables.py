@@ -223,7 +223,7 @@ class ApiKeyTable(tables.Table):
         days = self.usage.get(key.id)
         if days is None:
             return used
-        label = f"Requests in the last {len(days)} days: {', '.join(str(n) for n in days)}"
+        label = f"Requests in the last {len(days)} days: {', '.join(map(str, days))}"
         return f'<span class="used">{used}</span>{sparkline(days, label)}'
 
     def cell_actions(self, key: ApiKey, now: datetime) -> str:

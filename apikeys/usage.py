@@ -2,8 +2,8 @@
 per key, hour and outcome.
 
 Counting costs the request a dictionary increment under a lock: no I/O. Each process adds its counts to
-`KeyUsage` (one upsert statement) at most every `APIKEYS_USAGE_FLUSH_SECONDS`, after a response has gone, and
-at exit; a crash loses at most that interval's counts. Counts a flush could not write are kept for the next
+`KeyUsage` and their daily sums to `KeyUsageDay` (`store`: two upserts, one transaction) at most every
+`APIKEYS_USAGE_FLUSH_SECONDS`, after a response has gone, and at exit; a crash loses at most that interval's counts. Counts a flush could not write are kept for the next
 one. Nothing here touches Redis, so counting goes on whatever the cache does.
 """
 
@@ -20,11 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
 from .deferred import after_response
-from .models import KeyUsage
+from .models import KeyUsage, KeyUsageDay
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class Refusal(models.TextChoices):
     THROTTLED = "throttled", "Throttled"
 
 
-HOUR = 3600
+HOUR, DAY = 3600, 86_400
 _lock = threading.Lock()
 _pending: Counter[tuple[str, int, str]] = Counter()  # (key id, hour as epoch seconds, outcome) -> count
 _state = {"last_flush": time.monotonic(), "scheduled": False}
@@ -73,7 +72,7 @@ def flush() -> int:
     if not taken:
         return 0
     try:
-        _add(taken)
+        store(taken)
     except DatabaseError:
         with _lock:
             _pending.update(taken)
@@ -81,18 +80,31 @@ def flush() -> int:
     return len(taken)
 
 
-def _add(counts: dict[tuple[str, int, str], int]) -> None:
-    table = connection.ops.quote_name(KeyUsage._meta.db_table)
-    rows = [
-        (key_id, connection.ops.adapt_datetimefield_value(datetime.fromtimestamp(hour, UTC)), outcome, n)
+def store(counts: dict[tuple[str, int, str], int]) -> None:
+    """Add counts, (key id, hour as epoch seconds, outcome) -> n, to the hourly table and their sums to the daily
+    one, in one transaction: a failure writes neither."""
+    days: Counter[tuple[str, int]] = Counter()
+    for (key_id, hour, _), n in counts.items():
+        days[(key_id, hour // DAY)] += n
+    adapt = connection.ops.adapt_datetimefield_value
+    hourly = [
+        (key_id, adapt(datetime.fromtimestamp(hour, UTC)), outcome, n)
         for (key_id, hour, outcome), n in sorted(counts.items())  # one order: concurrent flushes cannot deadlock
     ]
-    statement = (
-        f"INSERT INTO {table} (key_id, hour, outcome, count) VALUES (%s, %s, %s, %s) "
-        f"ON CONFLICT (key_id, hour, outcome) DO UPDATE SET count = {table}.count + excluded.count"
-    )
+    daily = [(key_id, day, n) for (key_id, day), n in sorted(days.items())]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(statement, rows)
+        cursor.executemany(_adding(KeyUsage, ["key_id", "hour", "outcome"]), hourly)
+        cursor.executemany(_adding(KeyUsageDay, ["key_id", "day"]), daily)
+
+
+def _adding(model: type[models.Model], key: list[str]) -> str:
+    """An upsert that adds the row's `count` to the stored one (SQLite and PostgreSQL say it alike)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = [*key, "count"]
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET count = {table}.count + excluded.count"
+    )
 
 
 def _flush_at_exit() -> None:
@@ -109,10 +121,11 @@ def prune(now: datetime | None = None) -> int:
     """Delete counts older than `APIKEYS_USAGE_RETENTION_DAYS`."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.APIKEYS_USAGE_RETENTION_DAYS)
     deleted, _ = KeyUsage.objects.filter(hour__lt=cutoff).delete()
+    KeyUsageDay.objects.filter(day__lt=int(cutoff.timestamp()) // DAY).delete()
     return deleted
 
 
-INTERVALS = {"1h": HOUR, "1d": 24 * HOUR}
+INTERVALS = {"1h": HOUR, "1d": DAY}
 
 
 @dataclass
@@ -138,7 +151,7 @@ def buckets(key_id: str, days: int, interval: str, now: datetime | None = None) 
     size = INTERVALS[interval]
     now = now or timezone.now()
     last = int(now.timestamp()) // size * size
-    first = last - (days * 24 * HOUR // size - 1) * size
+    first = last - (days * DAY // size - 1) * size
     start = datetime.fromtimestamp(first, UTC)
     found = {
         first + i * size: Bucket(datetime.fromtimestamp(first + i * size, UTC))
@@ -157,24 +170,20 @@ def buckets(key_id: str, days: int, interval: str, now: datetime | None = None) 
 
 
 def daily_totals(key_ids: list[str], days: int, now: datetime | None = None) -> dict[str, list[int]]:
-    """Requests per day (successes and refusals) over the last `days` for each key: one grouped statement for
-    any number of keys (the list's sparklines). The day is the text of the hour's first ten characters
-    (`2026-12-01`, UTC on both databases): SQLite's TruncDay calls a Python function per row, 10× slower."""
-    now = now or timezone.now()
-    first = (now - timedelta(days=days - 1)).date()
-    index = {(first + timedelta(days=i)).isoformat(): i for i in range(days)}
+    """Requests per day (successes and refusals) over the last `days` UTC days for each key: one statement for any
+    number of keys (the list's sparklines), reading a range of `KeyUsageDay`'s unique index per key. Written
+    out, not built by the ORM: building the query cost more (0.4 ms for a 25-row page) than running it."""
+    first = int((now or timezone.now()).timestamp()) // DAY - (days - 1)
     totals = {key_id: [0] * days for key_id in key_ids}
     if not key_ids:
         return totals
-    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    rows = (
-        KeyUsage.objects.filter(key_id__in=key_ids, hour__gte=start)
-        .annotate(day=Substr(Cast("hour", models.TextField()), 1, 10))
-        .values_list("key_id", "day")
-        .annotate(n=models.Sum("count"))
-        .order_by()
+    table = connection.ops.quote_name(KeyUsageDay._meta.db_table)
+    statement = (
+        f"SELECT key_id, day, count FROM {table} WHERE key_id IN ({', '.join(['%s'] * len(key_ids))}) AND day >= %s"
     )
-    for key_id, day, n in rows:
-        if day in index:
-            totals[key_id][index[day]] += n
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*key_ids, first])
+        for key_id, day, n in cursor.fetchall():
+            if day - first < days:
+                totals[key_id][day - first] += n
     return totals

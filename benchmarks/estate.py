@@ -6,7 +6,7 @@ Fleet's are, so the type filter has something to find. PostgreSQL is vacuumed an
 autovacuum keeps a live database; SQLite is left as the app leaves it (statistics from `migrate` and
 `seed_api_keys`, see `apikeys.planner`).
 
-The newest USAGE_KEYS keys of each estate get usage counts (`KeyUsage`) over the list's 7-day sparkline
+The newest USAGE_KEYS keys of each estate get usage counts (`KeyUsage`, `KeyUsageDay`) over the list's 7-day sparkline
 window, so the list's first pages (up to 250 rows, figure 3c) draw sparklines from real rows. The same number
 in both estates, by rank: a filter's first page (its newest keys) then has about as many keys with counts at
 1,000 keys as at 100,000, so figure 3 compares like with like. The window moves with the clock: the counts
@@ -26,7 +26,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from apikeys import usage
-from apikeys.models import ApiKey, KeyUsage, User
+from apikeys.models import ApiKey, KeyUsage, KeyUsageDay, User
 from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME, OWNERS, SEED
 
 MANAGED_PREFIX = "fleet-"
@@ -67,19 +67,19 @@ def seed_usage() -> str:
     started = time.perf_counter()
     rng = random.Random(SEED)
     hours = [first + timedelta(hours=h) for h in range(int((now - first).total_seconds()) // 3600 + 1)]
-    rows = []
+    rows = {}
     for i, key_id in enumerate(used):
         every = USAGE_EVERY[i % len(USAGE_EVERY)]
         for h, hour in enumerate(hours):
             if h % every:
                 continue
-            rows.append(KeyUsage(key_id=key_id, hour=hour, outcome=usage.SUCCESS, count=rng.randint(1, 400)))
+            seconds = int(hour.timestamp())
+            rows[(key_id, seconds, usage.SUCCESS)] = rng.randint(1, 400)
             if rng.random() < 0.1:
-                rows.append(
-                    KeyUsage(key_id=key_id, hour=hour, outcome=usage.Refusal.WRONG_SECRET, count=rng.randint(1, 5))
-                )
+                rows[(key_id, seconds, usage.Refusal.WRONG_SECRET)] = rng.randint(1, 5)
     KeyUsage.objects.all().delete()  # yesterday's window, and what earlier runs' processes flushed
-    KeyUsage.objects.bulk_create(rows, batch_size=2000)
+    KeyUsageDay.objects.all().delete()
+    usage.store(rows)  # the hours and their days, as a flush writes them
     return f"{len(rows):,} rows for {len(used):,} keys written in {time.perf_counter() - started:.0f} s"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from apikeys import usage
 from apikeys.key_rules import not_used
-from apikeys.models import ApiKey, KeyUsage
+from apikeys.models import ApiKey, KeyUsage, KeyUsageDay
 from apikeys.principals import Principal
 from apikeys.services import create_cross_cluster_api_key, purge_api_keys
 
@@ -106,6 +107,70 @@ def test_counts_are_flushed_after_the_response_once_the_interval_has_passed(api,
     api("GET", AUTH, apikey_header(key.encoded))
     assert stored(key.key.id) == {"success": 2}  # two flushes, one row: the second added to the first
     assert KeyUsage.objects.filter(key_id=key.key.id).count() == 1
+    assert list(KeyUsageDay.objects.filter(key_id=key.key.id).values_list("count", flat=True)) == [2]
+
+
+def hour_of(when: datetime) -> int:
+    return int(when.timestamp()) // 3600 * 3600
+
+
+def test_each_day_holds_the_sum_of_its_hours_and_the_sparklines_read_the_days(db):
+    now = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+    usage.store(
+        {
+            ("k1", hour_of(now), usage.SUCCESS): 5,
+            ("k1", hour_of(now), usage.Refusal.WRONG_SECRET): 1,
+            ("k1", hour_of(now - timedelta(hours=9)), usage.SUCCESS): 2,  # 00:30, still today
+            ("k1", hour_of(now - timedelta(hours=10)), usage.SUCCESS): 7,  # 23:30 yesterday
+            ("k1", hour_of(now - timedelta(days=7)), usage.SUCCESS): 100,  # before the 7 days
+            ("k2", hour_of(now - timedelta(days=6)), usage.Refusal.EXPIRED): 3,  # the window's first day
+        }
+    )
+    usage.store({("k1", hour_of(now), usage.SUCCESS): 1})
+
+    today = int(now.timestamp()) // 86_400
+    days = dict(KeyUsageDay.objects.filter(key_id="k1").values_list("day", "count"))
+    assert days == {today: 9, today - 1: 7, today - 7: 100}
+    assert datetime.fromtimestamp(today * 86_400, UTC) == now.replace(hour=0, minute=0)
+    assert usage.daily_totals(["k1", "k2", "k3"], 7, now=now) == {
+        "k1": [0, 0, 0, 0, 0, 7, 9],
+        "k2": [3, 0, 0, 0, 0, 0, 0],
+        "k3": [0, 0, 0, 0, 0, 0, 0],
+    }
+
+
+def test_a_store_that_fails_writes_neither_table(db, monkeypatch):
+    from django.db import DatabaseError
+
+    real = usage._adding
+
+    def days_broken(model, key):  # the hours are written, then the days fail
+        statement = real(model, key)
+        return statement.replace("count +", "no_such_column +") if model is KeyUsageDay else statement
+
+    monkeypatch.setattr(usage, "_adding", days_broken)
+    with pytest.raises(DatabaseError):
+        usage.store({("k1", hour_of(timezone.now()), usage.SUCCESS): 1})
+    assert not KeyUsage.objects.exists() and not KeyUsageDay.objects.exists()
+
+
+def test_the_migration_adds_up_the_days_of_counts_stored_before_it(db):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("apikeys.migrations.0013_key_usage_days")
+    midnight = datetime(2026, 11, 30, tzinfo=UTC)
+    KeyUsage.objects.bulk_create(
+        [
+            KeyUsage(key_id="old", hour=midnight, outcome="success", count=3),
+            KeyUsage(key_id="old", hour=midnight + timedelta(hours=23), outcome="expired", count=2),
+            KeyUsage(key_id="old", hour=midnight + timedelta(hours=24), outcome="success", count=1),
+        ]
+    )
+    migration.add_up_the_days(apps, None)
+    day = int(midnight.timestamp()) // 86_400
+    assert sorted(KeyUsageDay.objects.values_list("key_id", "day", "count")) == [("old", day, 5), ("old", day + 1, 1)]
 
 
 def test_counts_that_cannot_be_written_are_kept_for_the_next_flush(alice, monkeypatch):
@@ -116,7 +181,7 @@ def test_counts_that_cannot_be_written_are_kept_for_the_next_flush(alice, monkey
     def full(*args, **kwargs):
         raise OperationalError("database or disk is full")
 
-    monkeypatch.setattr(usage, "_add", full)
+    monkeypatch.setattr(usage, "store", full)
     with pytest.raises(OperationalError):
         usage.flush()
     monkeypatch.undo()
@@ -157,10 +222,12 @@ def test_a_process_that_exits_writes_its_counts(tmp_path):
 def test_the_purge_prunes_counts_past_their_retention(alice, settings):
     settings.APIKEYS_USAGE_RETENTION_DAYS = 90
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
-    KeyUsage.objects.create(key_id="k", hour=now - timedelta(days=91), outcome="success", count=3)
-    KeyUsage.objects.create(key_id="k", hour=now - timedelta(days=89), outcome="success", count=4)
+    usage.store(
+        {("k", hour_of(now - timedelta(days=91)), "success"): 3, ("k", hour_of(now - timedelta(days=89)), "success"): 4}
+    )
     purge_api_keys()
     assert list(KeyUsage.objects.values_list("count", flat=True)) == [4]
+    assert list(KeyUsageDay.objects.values_list("count", flat=True)) == [4]
 
 
 # --- The API ---------------------------------------------------------------------------------------------------
@@ -176,7 +243,7 @@ def test_the_usage_api_answers_buckets_totals_and_last_use(api, alice):
         api("GET", AUTH, apikey_header(key.encoded))
     api("GET", AUTH, apikey_header(wrong(key.encoded)))
     yesterday = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
-    KeyUsage.objects.create(key_id=key.key.id, hour=yesterday, outcome="expired", count=2)
+    usage.store({(key.key.id, hour_of(yesterday), "expired"): 2})
 
     answer = usage_of(api, alice, key.key.id)
 
@@ -276,3 +343,25 @@ def test_not_used_counts_from_the_last_use_or_else_the_creation(alice, settings)
 
     listing = KeyListing(Principal.for_user(alice), KeyFilters(status="unused"), "name", 1, 25)
     assert [k.name for k in listing.page_keys()] == expected and listing.counts["unused"] == 2
+
+
+def test_beside_the_filter_not_used_is_counted_up_to_a_limit_and_chosen_exactly(admin, settings, monkeypatch):
+    from django.test import Client
+
+    from apikeys import listing
+
+    monkeypatch.setattr(listing, "COUNTED_UP_TO", 3)
+    monkeypatch.setattr("apikeys.templatetags.console.COUNTED_UP_TO", 3)
+    long_ago = timezone.now() - timedelta(days=settings.APIKEYS_UNUSED_DAYS + 1)
+    for i in range(5):
+        ApiKey.objects.filter(pk=new_key(admin, f"idle-{i}").key.pk).update(creation=long_ago)
+    new_key(admin, "fresh")
+    client = Client()
+    client.force_login(admin)
+
+    page = client.get("/api-keys/").content.decode()
+    assert "Not used in 90 days (3+)</option>" in page and "Active (6)</option>" in page
+    chosen = client.get("/api-keys/?status=unused").content.decode()
+    rows = re.findall(r'<input type="checkbox" name="id" [^>]*aria-label="Select ([^"]+)"', chosen)
+    assert "Not used in 90 days (5)</option>" in chosen and sorted(rows) == [f"idle-{i}" for i in range(5)]
+    assert listing.count_up_to(ApiKey.objects.all(), 3) == 4 and listing.count_up_to(ApiKey.objects.none(), 3) == 0

@@ -8,6 +8,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django_htmx.jinja import htmx_script
 
+from ..listing import COUNTED_UP_TO
+
 register = template.Library()
 
 
@@ -16,6 +18,13 @@ def thousands(number: int) -> str:
     """`95,137`: a whole number with thousands separators (humanize's `intcomma` says the same through the
     localisation machinery, at several times the cost on a page that shows a dozen counts)."""
     return f"{number:,}"
+
+
+@register.filter
+def count_of(counts: dict, name: str) -> str:
+    """The count beside a filter value: `thousands`, or `10,000+` where the listing stopped counting
+    (`listing.COUNTED_UP_TO`)."""
+    return f"{COUNTED_UP_TO:,}+" if name in counts.get("capped", ()) else f"{counts[name]:,}"
 
 
 @register.simple_tag
