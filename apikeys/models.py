@@ -206,7 +206,7 @@ class KeyUsageDay(models.Model):
 
     key_id = models.CharField(max_length=20)
     day = models.IntegerField(help_text="The UTC day counted, as days since 1970-01-01.")
-    count = models.PositiveIntegerField(default=0)
+    count = models.PositiveBigIntegerField(default=0)  # a day of every outcome: past 2**31 at ~25,000/s
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key_id", "day"], name="key_usage_day_unique")]

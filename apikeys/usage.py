@@ -118,10 +118,12 @@ atexit.register(_flush_at_exit)
 
 
 def prune(now: datetime | None = None) -> int:
-    """Delete counts older than `APIKEYS_USAGE_RETENTION_DAYS`."""
+    """Delete counts older than `APIKEYS_USAGE_RETENTION_DAYS`, by whole UTC days (the day the limit falls in is
+    kept), so that each day kept holds the sum of the hours kept. The number of hourly rows deleted."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.APIKEYS_USAGE_RETENTION_DAYS)
-    deleted, _ = KeyUsage.objects.filter(hour__lt=cutoff).delete()
-    KeyUsageDay.objects.filter(day__lt=int(cutoff.timestamp()) // DAY).delete()
+    first_day = int(cutoff.timestamp()) // DAY
+    deleted, _ = KeyUsage.objects.filter(hour__lt=datetime.fromtimestamp(first_day * DAY, UTC)).delete()
+    KeyUsageDay.objects.filter(day__lt=first_day).delete()
     return deleted
 
 

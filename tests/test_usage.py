@@ -166,11 +166,17 @@ def test_the_migration_adds_up_the_days_of_counts_stored_before_it(db):
             KeyUsage(key_id="old", hour=midnight, outcome="success", count=3),
             KeyUsage(key_id="old", hour=midnight + timedelta(hours=23), outcome="expired", count=2),
             KeyUsage(key_id="old", hour=midnight + timedelta(hours=24), outcome="success", count=1),
+            KeyUsage(key_id="another", hour=midnight + timedelta(hours=5), outcome="success", count=7),
+            KeyUsage(key_id="another", hour=midnight + timedelta(hours=6), outcome="wrong_secret", count=1),
         ]
     )
     migration.add_up_the_days(apps, None)
     day = int(midnight.timestamp()) // 86_400
-    assert sorted(KeyUsageDay.objects.values_list("key_id", "day", "count")) == [("old", day, 5), ("old", day + 1, 1)]
+    assert sorted(KeyUsageDay.objects.values_list("key_id", "day", "count")) == [
+        ("another", day, 8),
+        ("old", day, 5),
+        ("old", day + 1, 1),
+    ]
 
 
 def test_counts_that_cannot_be_written_are_kept_for_the_next_flush(alice, monkeypatch):
@@ -365,3 +371,19 @@ def test_beside_the_filter_not_used_is_counted_up_to_a_limit_and_chosen_exactly(
     rows = re.findall(r'<input type="checkbox" name="id" [^>]*aria-label="Select ([^"]+)"', chosen)
     assert "Not used in 90 days (5)</option>" in chosen and sorted(rows) == [f"idle-{i}" for i in range(5)]
     assert listing.count_up_to(ApiKey.objects.all(), 3) == 4 and listing.count_up_to(ApiKey.objects.none(), 3) == 0
+
+
+def test_pruning_keeps_the_whole_day_the_retention_limit_falls_in(db, settings):
+    settings.APIKEYS_USAGE_RETENTION_DAYS = 90
+    now = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+    limit = now - timedelta(days=90)  # 2026-09-03 15:00
+    usage.store(
+        {
+            ("k", hour_of(limit.replace(hour=0)), "success"): 1,  # the limit's day, before it: kept with its day
+            ("k", hour_of(limit.replace(hour=20)), "success"): 2,
+            ("k", hour_of(limit - timedelta(days=1)), "success"): 4,  # the day before: gone, hours and day
+        }
+    )
+    usage.prune(now)
+    assert sorted(KeyUsage.objects.values_list("count", flat=True)) == [1, 2]
+    assert list(KeyUsageDay.objects.values_list("day", "count")) == [(int(limit.timestamp()) // 86_400, 3)]
