@@ -150,7 +150,8 @@ def main() -> None:
     connections.close_all()
     log_path = LOG_DIR / f"{backend.lower()}-flood-gunicorn.log"
     quiet, loud, bad = Tally([], {}), Tally([], {}), Tally([], {})
-    with gunicorn(workers, log_path) as port:
+    with gunicorn(workers, log_path) as server:
+        port = server.port
         measure_valid(port, valid, 1)  # warm: the key verified and cached, connections open
         context = multiprocessing.get_context("fork")
         for _ in range(ROUNDS):  # quiet and flooded phases alternate, so drift falls on both alike
