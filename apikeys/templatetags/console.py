@@ -22,7 +22,7 @@ def thousands(number: int) -> str:
 
 @register.filter
 def count_of(counts: dict, name: str) -> str:
-    """The count beside a filter value: `thousands`, or `10,000+` where the listing stopped counting
+    """The count beside a filter value: `thousands`, or `1,000+` where the listing stopped counting
     (`listing.COUNTED_UP_TO`)."""
     return f"{COUNTED_UP_TO:,}+" if name in counts.get("capped", ()) else f"{counts[name]:,}"
 
