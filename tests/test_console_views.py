@@ -358,7 +358,7 @@ def test_the_counts_beside_the_filters_are_those_of_the_keys(admin, alice, bob, 
 def test_counts_of_thousands_are_written_with_separators(alice):
     make_keys(alice, 1234)
     content = signed_in(alice).get("/api-keys/").content.decode()
-    assert "Showing 1–25 of 1,234 API keys" in content
+    assert "Showing 1&ndash;25 of 1,234 API keys" in content
     assert "Active (1,234)" in content and "Select all matching (1,234)" in content
 
 
