@@ -44,6 +44,8 @@ FILTERS = [
     "status=active",
     "status=expired",
     "status=invalidated",
+    "status=expiring",
+    "status=unused",
     f"owner=owner-{1:04d}",
 ]
 

@@ -73,3 +73,18 @@ def test_migrate_analyzes_a_database_that_has_no_statistics_yet(alice):
     forget_statistics()
     call_command("migrate", verbosity=0)
     assert statistics_rows() > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_newest_unused_keys_are_found_from_the_limit_not_by_stepping_over_every_newer_key(admin):
+    call_command("seed_api_keys", count=3000, owners=5, seed=2, stdout=None)
+    connection.close()
+    client = Client()
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/api-keys/", {"status": "unused"})
+    assert page.status_code == 200 and page.content.count(b'class="row-select"') == 25
+    rows = [q["sql"] for q in queries if q["sql"].startswith('SELECT "apikeys_apikey"."id" AS "id"')]
+    assert len(rows) == 1
+    walk = plan(rows[0])
+    assert "creation<?" in walk and "TEMP B-TREE FOR ORDER BY" not in walk, walk
