@@ -238,9 +238,12 @@ class KeyListing:
         capped = []
         for name, rule in STATUS_FILTER_RULES.items():
             matching = visible.filter(rule().q(now))
-            counts[name] = matching.count() if name == self.filters.status else count_up_to(matching, COUNTED_UP_TO)
-            if counts[name] > COUNTED_UP_TO and name != self.filters.status:
-                capped.append(name)
+            if name == self.filters.status:
+                counts[name] = matching.count()
+            else:
+                counts[name] = count_up_to(matching, COUNTED_UP_TO)
+                if counts[name] > COUNTED_UP_TO:
+                    capped.append(name)
         # Few keys are cross-cluster: their partial index gives them (and which of them are managed) at once,
         # where "managed and not cross-cluster" would read every managed key's row (9 ms at 100,000 keys).
         cross_cluster = list(visible.filter(compile_query(CROSS_CLUSTER_CLAUSE)).values_list("managed", flat=True))

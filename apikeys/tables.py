@@ -79,9 +79,8 @@ def relative_time(moment: datetime | None, never: str = "Never", now: datetime |
         text = f"{elapsed(moment, now)} ago"
     else:
         text = f"in {elapsed(now, moment)}"
-    return mark_safe(
-        f'<time datetime="{moment.isoformat()}" title="{moment.strftime("%Y-%m-%d %H:%M:%S UTC")}">{html_text(text)}</time>'
-    )
+    exact = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return mark_safe(f'<time datetime="{moment.isoformat()}" title="{exact}">{html_text(text)}</time>')
 
 
 def status_of(key: ApiKey, now: datetime | None = None) -> tuple[str, str]:

@@ -3,8 +3,9 @@ per key, hour and outcome.
 
 Counting costs the request a dictionary increment under a lock: no I/O. Each process adds its counts to
 `KeyUsage` and their daily sums to `KeyUsageDay` (`store`: two upserts, one transaction) at most every
-`APIKEYS_USAGE_FLUSH_SECONDS`, after a response has gone, and at exit; a crash loses at most that interval's counts. Counts a flush could not write are kept for the next
-one. Nothing here touches Redis, so counting goes on whatever the cache does.
+`APIKEYS_USAGE_FLUSH_SECONDS`, after a response has gone, and at exit; a crash loses at most that interval's
+counts. Counts a flush could not write are kept for the next one. Nothing here touches Redis, so counting goes
+on whatever the cache does.
 """
 
 from __future__ import annotations

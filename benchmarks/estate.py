@@ -6,8 +6,8 @@ Fleet's are, so the type filter has something to find. PostgreSQL is vacuumed an
 autovacuum keeps a live database; SQLite is left as the app leaves it (statistics from `migrate` and
 `seed_api_keys`, see `apikeys.planner`).
 
-The newest USAGE_KEYS keys of each estate get usage counts (`KeyUsage`, `KeyUsageDay`) over the list's 7-day sparkline
-window, so the list's first pages (up to 250 rows, figure 3c) draw sparklines from real rows. The same number
+The newest USAGE_KEYS keys of each estate get usage counts (`KeyUsage`, `KeyUsageDay`) over the list's 7-day
+sparkline window, so the list's first pages (up to 250 rows, figure 3c) draw sparklines from real rows. The same number
 in both estates, by rank: a filter's first page (its newest keys) then has about as many keys with counts at
 1,000 keys as at 100,000, so figure 3 compares like with like. The window moves with the clock: the counts
 are written again on the first run of each UTC day.

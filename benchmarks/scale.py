@@ -6,9 +6,9 @@ for the same case in turn, alternating which goes first, and keeps each side's m
 cost follows the size of the estate instead of the size of the page shows as a ratio far above the target;
 the SQL statements per request (counted with the cache empty) must be the same.
 
-Figure 3c, at 100,000 keys only: the list's 7-day sparklines (one statement over the daily roll-up for the page's keys) must
-not add a statement per row (25, 100 and 250 rows per page: the same count) nor cost much time (the page with
-them against the same page with `usage.daily_totals` answering {}).
+Figure 3c, at 100,000 keys only: the list's 7-day sparklines (one statement over the daily roll-up for the
+page's keys) must not add a statement per row (25, 100 and 250 rows per page: the same count) nor cost much
+time (the page with them against the same page with `usage.daily_totals` answering {}).
 """
 
 from __future__ import annotations
@@ -154,12 +154,13 @@ def main() -> None:
     table([*headers, "SQL with / without", "rows with usage", "rounds"], sparkline_rows)
     note(
         "The first page (newest first, counts remembered) read by the superuser. With: as served, one "
-        "statement (`usage.daily_totals`, over `KeyUsageDay`) for the page's keys and an SVG per row; without: `daily_totals` "
-        "answering {} in the worker process (no statement, no SVG). The console offers 25, 50 and 100 rows "
-        "per page; 250 is served through the same view by widening `listing.PER_PAGE_CHOICES` in the worker "
-        "only. SQL counted with the cache empty must be the same at every page size. The newest 250 keys of "
-        "each estate have usage counts (seeded by `benchmarks/estate.py`): every hour, every other or every eighth hour "
-        "of the 7 days; rows with usage: rows whose sparkline is not all zeros."
+        "statement (`usage.daily_totals`, over `KeyUsageDay`) for the page's keys and an SVG per row; "
+        "without: `daily_totals` answering {} in the worker process (no statement, no SVG). The console offers "
+        "25, 50 and 100 rows per page; 250 is served through the same view by widening "
+        "`listing.PER_PAGE_CHOICES` in the worker only. SQL counted with the cache empty must be the same at "
+        "every page size. The newest 250 keys of each estate have usage counts (seeded by "
+        "`benchmarks/estate.py`): every hour, every other or every eighth hour of the 7 days; rows with usage: "
+        "rows whose sparkline is not all zeros."
     )
 
 
