@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import ApiKey, Role, User
+from apikeys.models import ApiKey, Role, User
 
 
 @admin.register(User)

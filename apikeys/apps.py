@@ -10,7 +10,7 @@ class ApikeysConfig(AppConfig):
         from django.core import checks, signals
         from django.db.models.signals import post_migrate
 
-        from . import deferred, planner, triggers
+        from apikeys.infra import deferred, planner, triggers
 
         signals.request_started.connect(deferred.request_started, dispatch_uid="apikeys-deferred-start")
         signals.request_finished.connect(deferred.request_finished, dispatch_uid="apikeys-deferred-finish")
@@ -24,7 +24,7 @@ def lifetime_policy_check(app_configs, **kwargs) -> list:
     from django.core import checks
     from django.core.exceptions import ImproperlyConfigured
 
-    from .services.lifetime import policy
+    from apikeys.services.lifetime import policy
 
     try:
         policy()

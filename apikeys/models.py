@@ -11,9 +11,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .durations import epoch_millis
-from .key_rules import ExpirationPassed, KeyStatus
-from .privileges import RoleSet, key_role_sets
+from apikeys.domain.durations import epoch_millis
+from apikeys.domain.key_rules import ExpirationPassed, KeyStatus
+from apikeys.domain.privileges import RoleSet, key_role_sets
 
 NATIVE_REALM = "default_native"
 SERVICE_ACCOUNT_REALM = "_service_account"

@@ -4,7 +4,7 @@ exactly BENCH_ESTATE_SIZE keys from an earlier run.
 Seeding uses the app's own `seed_api_keys`; then the keys named `fleet-…` (one in twelve) become managed, as
 Fleet's are, so the type filter has something to find. PostgreSQL is vacuumed and analyzed on every run, as
 autovacuum keeps a live database; SQLite is left as the app leaves it (statistics from `migrate` and
-`seed_api_keys`, see `apikeys.planner`).
+`seed_api_keys`, see `apikeys.infra.planner`).
 
 The newest USAGE_KEYS keys of each estate get usage counts (`KeyUsage`, `KeyUsageDay`) over the list's 7-day
 sparkline window, so the list's first pages (up to 250 rows, figure 3c) draw sparklines from real rows. The same number
@@ -25,13 +25,13 @@ from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.db import connection
 
-from apikeys import usage
 from apikeys.models import ApiKey, KeyUsage, KeyUsageDay, User
+from apikeys.records import usage
 from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME, OWNERS, SEED
 
 MANAGED_PREFIX = "fleet-"
 USAGE_KEYS = 250
-USAGE_DAYS = 7  # the list's sparkline (apikeys.views.key_list.SPARKLINE_DAYS)
+USAGE_DAYS = 7  # the list's sparkline (apikeys.console.views.key_list.SPARKLINE_DAYS)
 # Of three used keys, one was used every hour, one every other hour, one every eighth hour.
 USAGE_EVERY = (1, 2, 8)
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from django.db import connections
 
 from apikeys import services
+from apikeys.access.principals import Principal
 from apikeys.models import AuditEvent, User
-from apikeys.principals import Principal
 from benchmarks.databases import LOG_DIR
 from benchmarks.fixtures import ADMIN_USERNAME, LARGE
 from benchmarks.load import HOST, env_number, gunicorn

@@ -36,9 +36,11 @@ from django.conf import settings
 from django.db import connections
 from django.db.models import Sum
 
-from apikeys import keys, services, usage
+from apikeys import services
+from apikeys.access.principals import Principal
+from apikeys.domain import keys
 from apikeys.models import KeyUsage, User
-from apikeys.principals import Principal
+from apikeys.records import usage
 from benchmarks.databases import LOG_DIR
 from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME, LARGE, PER_PAGE
 from benchmarks.measure import Outcome, backend_label, heading, ms, note, percentile, record, table

@@ -28,10 +28,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from apikeys import listing, services, usage
-from apikeys.durations import epoch_millis
+from apikeys import services
+from apikeys.access.principals import Principal
+from apikeys.domain.durations import epoch_millis
 from apikeys.models import ApiKey, AuditEvent, User
-from apikeys.principals import Principal
+from apikeys.readmodels import listing
+from apikeys.records import usage
 from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME
 from benchmarks.measure import side_by_side, timed
 

@@ -3,7 +3,7 @@
 1. A verified `GET /_security/_authenticate` against the same request refused 401 (unknown key id): with a
    warm cache, verifying must cost little more than refusing. Again with argon2id hashes, whose warm path
    must be as fast as ssha256's.
-1b. The same warm verified request with usage counting (`apikeys.usage.count`) on and replaced by a no-op:
+1b. The same warm verified request with usage counting (`apikeys.records.usage.count`) on and replaced by a no-op:
    counting is a dictionary increment under a lock and must cost the request next to nothing.
 2. The same verified request against a tiny DRF view guarded by djangorestframework-api-key's `HasAPIKey`
    (SHA-512, no cache), on the same Django stack: ours must be no slower.
@@ -22,10 +22,13 @@ from django.core.management import call_command
 from django.test import override_settings
 from rest_framework_api_key.models import APIKey
 
-from apikeys import caching, keys, services, usage
+from apikeys import services
+from apikeys.access.principals import Principal
+from apikeys.domain import keys
+from apikeys.domain.privileges import validate_role_descriptor
+from apikeys.infra import caching
 from apikeys.models import Role, User
-from apikeys.principals import Principal
-from apikeys.privileges import validate_role_descriptor
+from apikeys.records import usage
 from benchmarks.drf_urls import DRF_PATH
 from benchmarks.measure import (
     Outcome,
@@ -184,7 +187,7 @@ def main() -> None:
     note(
         "Counting on: each success adds one to this process's counter (key, hour, outcome), and at most every "
         "`APIKEYS_USAGE_FLUSH_SECONDS` a request's `request_finished` writes the counts (inside the timed call "
-        "here, after the response under a server). Off: `apikeys.usage.count` replaced by a no-op in this "
+        "here, after the response under a server). Off: `apikeys.records.usage.count` replaced by a no-op in this "
         "process only. Same key, same warm path, one request of each per round."
     )
 

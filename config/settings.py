@@ -33,7 +33,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "apikeys.middleware.DatabaseUnavailableMiddleware",
+    "apikeys.infra.outages.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -42,8 +42,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "apikeys.middleware.ElasticsearchWireMiddleware",
-    "apikeys.security.ContentSecurityPolicyMiddleware",
+    "apikeys.api.middleware.ElasticsearchWireMiddleware",
+    "apikeys.infra.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -63,7 +63,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "apikeys.context_processors.console",
+                "apikeys.console.context_processors.console",
             ],
         },
     },
@@ -93,8 +93,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    # Redis behind a breaker: an outage makes every cache call a miss, not an error (apikeys/redis_cache.py).
-    CACHES = {"default": {"BACKEND": "apikeys.redis_cache.ResilientRedisCache", "LOCATION": REDIS_URL}}
+    # Redis behind a breaker: an outage makes every cache call a miss, not an error (apikeys/infra/redis_cache.py).
+    CACHES = {"default": {"BACKEND": "apikeys.infra.redis_cache.ResilientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "apikeys"}}
 
@@ -178,8 +178,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "scrub_secrets": {"()": "apikeys.logs.ScrubSecrets"},
-        "quiet_refusals": {"()": "apikeys.logs.QuietRefusals"},
+        "scrub_secrets": {"()": "apikeys.infra.logs.ScrubSecrets"},
+        "quiet_refusals": {"()": "apikeys.infra.logs.QuietRefusals"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub_secrets"]}},
     "loggers": {"django.request": {"filters": ["quiet_refusals"]}},

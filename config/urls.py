@@ -3,9 +3,9 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("apikeys.api_urls")),
-    path("", include("apikeys.urls")),
+    path("", include("apikeys.api.urls")),
+    path("", include("apikeys.console.urls")),
 ]
 
-# An outage of the database met outside a view answers 503, not 500 (apikeys/middleware.py).
-handler500 = "apikeys.middleware.server_error"
+# An outage of the database met outside a view answers 503, not 500 (apikeys/infra/outages.py).
+handler500 = "apikeys.infra.outages.server_error"

@@ -13,10 +13,10 @@ from django.core.cache import cache
 from django.test import Client
 from elasticsearch import Elasticsearch
 
-from apikeys import usage
+from apikeys.access.principals import Principal
+from apikeys.domain.privileges import validate_role_descriptor
 from apikeys.models import ApiKey, Role, User
-from apikeys.principals import Principal
-from apikeys.privileges import validate_role_descriptor
+from apikeys.records import usage
 from apikeys.services import create_api_key
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -7,8 +7,7 @@ import pytest
 from elasticsearch import ApiError, AuthorizationException, BadRequestError, Elasticsearch, NotFoundError
 
 from apikeys.models import ApplicationPrivilege
-
-from .conftest import es_as, make_role, make_user
+from tests.conftest import es_as, make_role, make_user
 
 APP = {
     "myapp": {

@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from apikeys import keys
-from apikeys.caching import verified_key_name as auth_cache_key
+from apikeys.domain import keys
+from apikeys.infra.caching import verified_key_name as auth_cache_key
 from apikeys.models import ApiKey, AuditEvent
 from tests.conftest import apikey_header, basic, new_key
 

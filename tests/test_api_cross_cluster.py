@@ -13,8 +13,7 @@ from elasticsearch import (
 )
 
 from apikeys.models import ApiKey, AuditEvent
-
-from .conftest import es_as, make_role, make_user
+from tests.conftest import es_as, make_role, make_user
 
 SEARCH_PRIVILEGES = ["read", "read_cross_cluster", "view_index_metadata"]
 REPLICATION_PRIVILEGES = ["cross_cluster_replication", "cross_cluster_replication_internal"]

@@ -7,8 +7,7 @@ import pytest
 from elasticsearch import AuthorizationException, BadRequestError, Elasticsearch
 
 from apikeys.models import User
-
-from .conftest import es_as
+from tests.conftest import es_as
 
 
 @pytest.fixture

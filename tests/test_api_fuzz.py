@@ -26,8 +26,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from config.wsgi import application
-
-from .conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, make_user
 
 BY_HAND = "FUZZ_EXAMPLES" in os.environ
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 25))

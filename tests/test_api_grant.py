@@ -8,10 +8,9 @@ import base64
 import pytest
 from elasticsearch import AuthorizationException, BadRequestError, Elasticsearch
 
+from apikeys.access.principals import user_roles
 from apikeys.models import ApiKey, AuditEvent
-from apikeys.principals import user_roles
-
-from .conftest import PASSWORD, es_as, make_role, make_user
+from tests.conftest import PASSWORD, es_as, make_role, make_user
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from apikeys import api_urls, query, services
+from apikeys import query, services
 from apikeys.api import COMMON_PARAMS, openapi_view
-from apikeys.privileges import HAS_PRIVILEGES_SCHEMA, ROLE_DESCRIPTOR_SCHEMA
+from apikeys.api import urls as api_urls
+from apikeys.domain.privileges import HAS_PRIVILEGES_SCHEMA, ROLE_DESCRIPTOR_SCHEMA
 from apikeys.services import accounts, tokens
-
-from .conftest import OWN_KEYS_ROLE, basic
+from tests.conftest import OWN_KEYS_ROLE, basic
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")
 DOCUMENT_URI = "urn:apikeys:openapi"
@@ -33,7 +33,7 @@ def document(client: Client) -> dict[str, Any]:
 
 
 def api_routes() -> dict[str, Callable]:
-    """Every route of apikeys/api_urls.py, as an OpenAPI path template, and its view."""
+    """Every route of apikeys/api/urls.py, as an OpenAPI path template, and its view."""
     (included,) = (
         p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and p.urlconf_module is api_urls
     )
@@ -360,7 +360,7 @@ def test_it_describes_the_wrong_method_answer(api, document):
 
 
 def test_our_extensions_and_only_they_are_marked_as_such():
-    from apikeys.openapi import build_document
+    from apikeys.api.openapi import build_document
 
     marked = {
         (path, method)

@@ -17,10 +17,9 @@ from elasticsearch import (
     NotFoundError,
 )
 
-from apikeys.durations import epoch_millis, now_ms
+from apikeys.domain.durations import epoch_millis, now_ms
 from apikeys.models import ApiKey, AuditEvent
-
-from .conftest import es_as, make_role, make_user
+from tests.conftest import es_as, make_role, make_user
 
 JSON = {"content-type": "application/json", "accept": "application/json"}
 

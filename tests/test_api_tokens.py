@@ -15,8 +15,7 @@ from elasticsearch import (
 
 from apikeys.models import AuditEvent, Token
 from apikeys.services.tokens import purge_tokens, token_hash
-
-from .conftest import PASSWORD, es_as, make_role, make_user
+from tests.conftest import PASSWORD, es_as, make_role, make_user
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
-from apikeys.audit import FLOOD_CLIENTS
 from apikeys.models import ApiKey, AuditEvent
+from apikeys.records.audit import FLOOD_CLIENTS
 from apikeys.services import purge_api_keys
 from tests.conftest import PASSWORD, apikey_header, basic
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from apikeys.charts import HEIGHT, SPARK_BAR, SPARK_HEIGHT, sparkline, stacked_bars
+from apikeys.console.charts import HEIGHT, SPARK_BAR, SPARK_HEIGHT, sparkline, stacked_bars
 
 SVG = "{http://www.w3.org/2000/svg}"
 BAR = re.compile(r"M(\d+) (\d+)h(\d+)v-(\d+)h-(\d+)z")

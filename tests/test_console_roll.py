@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
+from apikeys.access.principals import Principal
 from apikeys.models import ApiKey
-from apikeys.principals import Principal
 from apikeys.services import roll_api_key
 from tests.conftest import new_key
 

@@ -10,8 +10,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apikeys import usage
 from apikeys.models import ApiKey, ApplicationPrivilege, KeyUsage, KeyUsageDay
+from apikeys.records import usage
 from apikeys.services import create_managed_api_key
 from tests.conftest import PASSWORD, make_keys, make_role, make_user, new_key
 
@@ -254,7 +254,7 @@ def test_the_sign_in_form_signs_in_with_username_and_password(client, alice):
 
 @pytest.mark.django_db(transaction=True)  # caches are told of a change when it commits
 def test_remembered_counts_are_forgotten_when_a_key_changes(alice, monkeypatch):
-    monkeypatch.setattr("apikeys.caching.CACHE_FROM_ROWS", 0)  # remember even small counts
+    monkeypatch.setattr("apikeys.infra.caching.CACHE_FROM_ROWS", 0)  # remember even small counts
     client = signed_in(alice)
     new_key(alice, "first")
     assert b"of 1 API key" in client.get("/").content
@@ -277,7 +277,7 @@ def test_a_page_past_the_middle_is_read_from_the_end_in_the_same_order(admin):
 
 
 def test_counts_are_remembered_until_the_next_write(alice, monkeypatch):
-    monkeypatch.setattr("apikeys.caching.CACHE_FROM_ROWS", 0)
+    monkeypatch.setattr("apikeys.infra.caching.CACHE_FROM_ROWS", 0)
     client = signed_in(alice)
     new_key(alice, "first")
     client.get("/")

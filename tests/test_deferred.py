@@ -2,7 +2,7 @@
 
 import logging
 
-from apikeys import deferred
+from apikeys.infra import deferred
 
 
 def test_a_failing_task_is_logged_and_the_others_still_run(caplog):
@@ -14,7 +14,7 @@ def test_a_failing_task_is_logged_and_the_others_still_run(caplog):
     deferred.request_started()
     deferred.after_response(broken)
     deferred.after_response(lambda: ran.append("last_used"))
-    with caplog.at_level(logging.ERROR, logger="apikeys.deferred"):
+    with caplog.at_level(logging.ERROR, logger="apikeys.infra.deferred"):
         deferred.request_finished()
     assert ran == ["last_used"]
     assert "deferred task failed" in caplog.text and "database is locked" in caplog.text

@@ -1,6 +1,6 @@
 import pytest
 
-from apikeys.durations import InvalidDuration, parse_duration
+from apikeys.domain.durations import InvalidDuration, parse_duration
 
 
 @pytest.mark.parametrize(

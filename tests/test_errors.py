@@ -6,9 +6,9 @@ import json
 import pytest
 from django.test import Client
 
-from apikeys.errors import ApiError, InvalidRoleDescriptor, ParseFailed, ValidationFailed, reject_unknown
+from apikeys.domain.errors import ApiError, InvalidRoleDescriptor, ParseFailed, ValidationFailed, reject_unknown
+from apikeys.domain.privileges import validate_role_descriptors
 from apikeys.models import ApiKey
-from apikeys.privileges import validate_role_descriptors
 from tests.conftest import basic
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -57,7 +57,7 @@ def test_the_type_comes_from_the_error_not_from_its_words(alice, monkeypatch):
             "failed to parse role [r]. unexpected field [cluster]", path=f"{prefix}cluster", error_type="custom_type"
         )
 
-    monkeypatch.setattr("apikeys.privileges.descriptors._check_privilege_names", refuse)
+    monkeypatch.setattr("apikeys.domain.privileges.descriptors._check_privilege_names", refuse)
     error = create_through_the_api(Client(), alice, {"r": {"cluster": []}})
     assert (error["type"], error["path"]) == ("custom_type", "r.cluster")
     page = create_in_the_console(alice, {"r": {"cluster": []}})

@@ -11,11 +11,10 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from apikeys.access.principals import Principal
 from apikeys.models import ApiKey
-from apikeys.principals import Principal
 from apikeys.services import roll_api_key
-
-from .conftest import make_user, new_key
+from tests.conftest import make_user, new_key
 
 
 def notify(*args: str) -> str:

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from apikeys import keys
+from apikeys.domain import keys
 
 
 def test_it_generates_ids_of_20_url_safe_characters():

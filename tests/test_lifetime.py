@@ -11,10 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from apikeys.durations import now_ms
+from apikeys.domain.durations import now_ms
 from apikeys.models import ApiKey
-
-from .conftest import PASSWORD, basic, make_role, make_user, new_key
+from tests.conftest import PASSWORD, basic, make_role, make_user, new_key
 
 
 @pytest.fixture

@@ -6,10 +6,11 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 
-from apikeys import services, triggers
-from apikeys.listing import owner_counts, username_counts
+from apikeys import services
+from apikeys.access.principals import Principal
+from apikeys.infra import triggers
 from apikeys.models import ApiKey
-from apikeys.principals import Principal
+from apikeys.readmodels.listing import owner_counts, username_counts
 from tests.conftest import make_keys, new_key
 
 
@@ -68,8 +69,8 @@ def test_triggers_lost_to_a_table_rebuild_are_made_again_and_the_counts_recounte
 
 
 def test_expiring_soon_is_counted_and_filtered_the_same_with_and_without_a_search(alice, settings):
-    from apikeys.key_rules import expiring_soon
-    from apikeys.listing import KeyFilters, KeyListing
+    from apikeys.domain.key_rules import expiring_soon
+    from apikeys.readmodels.listing import KeyFilters, KeyListing
 
     settings.APIKEYS_EXPIRING_SOON_DAYS = 5
     now = timezone.now()

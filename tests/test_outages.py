@@ -5,18 +5,54 @@ from __future__ import annotations
 
 import logging
 import socket
+import sqlite3
 
+import psycopg
 import pytest
 from django.db import OperationalError
 from django.test import Client, override_settings
 
-from apikeys import caching
-from apikeys.listing import KeyListing
+from apikeys.infra import caching
+from apikeys.infra.outages import is_outage
 from apikeys.models import ApiKey, AuditEvent
-
-from .conftest import apikey_header, basic, new_key
+from apikeys.readmodels.listing import KeyListing
+from tests.conftest import apikey_header, basic, new_key
 
 KEYS = "/_security/api_key"
+
+
+def driver_error(cause: Exception) -> OperationalError:
+    """Django's OperationalError as it wraps a driver's (`raise ... from cause`)."""
+    error = OperationalError(str(cause))
+    error.__cause__ = cause
+    return error
+
+
+def sqlite_cannot_open() -> OperationalError:
+    """A real SQLite error: SQLITE_CANTOPEN, a file that cannot be opened."""
+    try:
+        sqlite3.connect("/nonexistent-directory/db.sqlite3").execute("SELECT 1")
+    except sqlite3.OperationalError as cause:
+        return driver_error(cause)
+    raise AssertionError("SQLite opened a file in a directory that does not exist")
+
+
+def sqlite_no_such_table() -> OperationalError:
+    """A real SQLite error: SQLITE_ERROR, a statement naming a table that does not exist."""
+    try:
+        sqlite3.connect(":memory:").execute("SELECT * FROM apikeys_apikey")
+    except sqlite3.OperationalError as cause:
+        return driver_error(cause)
+    raise AssertionError("an empty database has a table")
+
+
+def postgresql_refused() -> OperationalError:
+    """A real psycopg error: no server listening (no SQLSTATE: nothing answered)."""
+    try:
+        psycopg.connect(f"host=127.0.0.1 port={closed_port()} connect_timeout=2")
+    except psycopg.OperationalError as cause:
+        return driver_error(cause)
+    raise AssertionError("a closed port accepted a connection")
 
 
 def closed_port() -> int:
@@ -28,14 +64,17 @@ def closed_port() -> int:
 
 @pytest.fixture
 def redis_refusing(settings):
-    cache = {"BACKEND": "apikeys.redis_cache.ResilientRedisCache", "LOCATION": f"redis://127.0.0.1:{closed_port()}/0"}
+    cache = {
+        "BACKEND": "apikeys.infra.redis_cache.ResilientRedisCache",
+        "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+    }
     with override_settings(CACHES={"default": cache}):
         yield
     caching.local.clear()
 
 
 def test_with_redis_refusing_every_call_answers_from_the_database(redis_refusing, api, alice, client, caplog):
-    caplog.set_level(logging.WARNING, logger="apikeys.redis_cache")
+    caplog.set_level(logging.WARNING, logger="apikeys.infra.redis_cache")
     created = api("POST", KEYS, basic(alice), {"name": "during-outage"})
     assert created.status_code == 200
     encoded = created.json()["encoded"]
@@ -61,9 +100,9 @@ def test_an_outage_of_the_database_is_a_503_for_the_api(api, alice, monkeypatch)
     key = new_key(alice)
 
     def away(*args, **kwargs):
-        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+        raise postgresql_refused()
 
-    monkeypatch.setattr("apikeys.auth._find_key", away)
+    monkeypatch.setattr("apikeys.access.authentication._find_key", away)
     response = api("GET", "/_security/_authenticate", apikey_header(key.encoded))
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
@@ -77,7 +116,7 @@ def test_an_outage_of_the_database_is_a_plain_page_for_the_console(alice, monkey
     client.force_login(alice)
 
     def away(*args, **kwargs):
-        raise OperationalError("server closed the connection unexpectedly")
+        raise sqlite_cannot_open()
 
     monkeypatch.setattr(KeyListing, "has_any_key", away)
     response = client.get("/")
@@ -91,7 +130,7 @@ def test_an_outage_met_outside_a_view_is_a_503_too(alice, monkeypatch):
     client.force_login(alice)
 
     def away(*args, **kwargs):
-        raise OperationalError("the database system is starting up")
+        raise driver_error(psycopg.errors.CannotConnectNow("the database system is starting up"))
 
     monkeypatch.setattr("django.contrib.sessions.backends.cached_db.SessionStore.load", away)
     response = client.get("/api-keys/")
@@ -104,7 +143,7 @@ def test_a_bug_is_still_a_500(alice, monkeypatch):
     client.force_login(alice)
 
     def broken(*args, **kwargs):
-        raise OperationalError("no such table: apikeys_apikey")
+        raise sqlite_no_such_table()
 
     monkeypatch.setattr(KeyListing, "has_any_key", broken)
     assert client.get("/").status_code == 500
@@ -114,9 +153,30 @@ def test_a_last_used_mark_the_database_cannot_take_is_dropped(api, alice, monkey
     key = new_key(alice)
 
     def full(*args, **kwargs):
-        raise OperationalError("database or disk is full")
+        raise driver_error(sqlite3.OperationalError("database or disk is full"))
 
     monkeypatch.setattr("apikeys.models.ApiKeyQuerySet.record_use", full)
     assert api("GET", "/_security/_authenticate", apikey_header(key.encoded)).status_code == 200
     assert "deferred write dropped" in caplog.text
     assert ApiKey.objects.get().last_used is None
+
+
+@pytest.mark.parametrize(
+    ("make_error", "outage"),
+    [
+        (sqlite_cannot_open, True),
+        (sqlite_no_such_table, False),
+        (postgresql_refused, True),
+        (lambda: driver_error(psycopg.errors.AdminShutdown("terminating connection")), True),
+        (lambda: driver_error(psycopg.errors.CannotConnectNow("the database system is starting up")), True),
+        (lambda: driver_error(psycopg.errors.TooManyConnections("too many clients")), True),
+        (lambda: driver_error(psycopg.errors.QueryCanceled("canceling statement due to statement timeout")), True),
+        (lambda: driver_error(psycopg.errors.UndefinedTable('relation "apikeys_apikey" does not exist')), False),
+        (
+            lambda: OperationalError("no such table, or the server closed the connection: words alone say nothing"),
+            False,
+        ),
+    ],
+)
+def test_an_outage_is_told_by_the_drivers_error_code_not_its_words(make_error, outage):
+    assert is_outage(make_error()) is outage

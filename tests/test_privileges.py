@@ -1,6 +1,6 @@
 import pytest
 
-from apikeys import privileges as p
+from apikeys.domain import privileges as p
 
 
 def role(**descriptor):

@@ -22,9 +22,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apikeys.durations import UNIT_SECONDS, InvalidDuration, parse_duration
-from apikeys.models import NATIVE_REALM, ApiKey, is_managed
-from apikeys.privileges import (
+from apikeys.domain.durations import UNIT_SECONDS, InvalidDuration, parse_duration
+from apikeys.domain.privileges import (
     CLUSTER_PRIVILEGES,
     INDEX_PRIVILEGES,
     ROLE_DESCRIPTOR_SCHEMA,
@@ -33,11 +32,11 @@ from apikeys.privileges import (
     validate_role_descriptor,
     validate_role_descriptors,
 )
+from apikeys.models import NATIVE_REALM, ApiKey, is_managed
 from apikeys.query import search
+from tests.conftest import make_user
+from tests.hypothesis_profiles import examples
 from tests.reference_query import matches
-
-from .conftest import make_user
-from .hypothesis_profiles import examples
 
 # --- (a) The query DSL against the reference evaluator ----------------------------------------------------
 

@@ -1,5 +1,5 @@
 """The planner walks an index for every sort the list offers, because SQLite is given statistics to plan with:
-after migrating, after seeding, and at most once an interval after writes (`apikeys.planner`)."""
+after migrating, after seeding, and at most once an interval after writes (`apikeys.infra.planner`)."""
 
 import pytest
 from django.core.cache import cache
@@ -8,9 +8,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from apikeys import planner, services
-from apikeys.listing import SORTS
-from apikeys.principals import Principal
+from apikeys import services
+from apikeys.access.principals import Principal
+from apikeys.infra import planner
+from apikeys.readmodels.listing import SORTS
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's autovacuum keeps statistics")
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from apikeys import keys
-from apikeys.logs import ScrubSecrets, scrub
+from apikeys.domain import keys
+from apikeys.infra.logs import ScrubSecrets, scrub
 from tests.conftest import PASSWORD, apikey_header, basic, new_key
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""What a key's status means is written once (`apikeys.key_rules.STATUS_RULES`): change it there, and the list,
+"""What a key's status means is written once (`apikeys.domain.key_rules.STATUS_RULES`): change it there, and the list,
 its counts, the API and the key page all follow."""
 
 from datetime import timedelta
@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apikeys.key_rules import ExpirationPassed, Invalidated, KeyStatus
+from apikeys.domain.key_rules import ExpirationPassed, Invalidated, KeyStatus
 from apikeys.models import ApiKey
 from tests.conftest import basic, new_key
 
@@ -79,7 +79,7 @@ def test_every_surface_reads_the_status_rules(alice, estate):
 
 
 def test_changing_what_expired_means_in_one_place_changes_it_everywhere(alice, estate, monkeypatch):
-    monkeypatch.setattr("apikeys.key_rules.STATUS_RULES", EXPIRY_FIRST)
+    monkeypatch.setattr("apikeys.domain.key_rules.STATUS_RULES", EXPIRY_FIRST)
     client = Client()
     client.force_login(alice)
     assert statuses(client, alice, estate) == {

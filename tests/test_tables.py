@@ -7,10 +7,9 @@ from django.utils.timesince import timesince
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from apikeys.console.tables import ApiKeyTable, elapsed
 from apikeys.models import ApiKey
-from apikeys.tables import ApiKeyTable, elapsed
-
-from .hypothesis_profiles import examples
+from tests.hypothesis_profiles import examples
 
 moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC))
 spans = st.one_of(

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from apikeys import keys
-from apikeys.auth import authenticate_api_key
-from apikeys.errors import AuthenticationFailed
+from apikeys.access.authentication import authenticate_api_key
+from apikeys.domain import keys
+from apikeys.domain.errors import AuthenticationFailed
 from tests.conftest import new_key
 
 

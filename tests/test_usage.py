@@ -18,14 +18,13 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apikeys import usage
-from apikeys.key_rules import not_used
+from apikeys.access.principals import Principal
+from apikeys.domain.key_rules import not_used
 from apikeys.models import ApiKey, KeyUsage, KeyUsageDay
-from apikeys.principals import Principal
+from apikeys.records import usage
 from apikeys.services import create_cross_cluster_api_key, purge_api_keys
-
-from .conftest import apikey_header, basic, make_role, make_user, new_key
-from .test_outages import redis_refusing  # noqa: F401 - a fixture
+from tests.conftest import apikey_header, basic, make_role, make_user, new_key
+from tests.test_outages import redis_refusing  # noqa: F401 - a fixture
 
 AUTH = "/_security/_authenticate"
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,7 +210,7 @@ def test_a_process_that_exits_writes_its_counts(tmp_path):
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
     counting = (
         "import django; django.setup()\n"
-        "from apikeys import usage\n"
+        "from apikeys.records import usage\n"
         "for _ in range(5): usage.count('exitkey', usage.SUCCESS)\n"
         "usage.count('exitkey', usage.Refusal.WRONG_SECRET)\n"
     )
@@ -345,7 +344,7 @@ def test_not_used_counts_from_the_last_use_or_else_the_creation(alice, settings)
     expected = ["made-91-days-ago", "used-91-days-ago"]
     assert sorted(k.name for k in ApiKey.objects.all() if rule.holds(k, timezone.now())) == expected
     assert sorted(ApiKey.objects.filter(rule.q(timezone.now())).values_list("name", flat=True)) == expected
-    from apikeys.listing import KeyFilters, KeyListing
+    from apikeys.readmodels.listing import KeyFilters, KeyListing
 
     listing = KeyListing(Principal.for_user(alice), KeyFilters(status="unused"), "name", 1, 25)
     assert [k.name for k in listing.page_keys()] == expected and listing.counts["unused"] == 2
@@ -354,7 +353,7 @@ def test_not_used_counts_from_the_last_use_or_else_the_creation(alice, settings)
 def test_beside_the_filter_not_used_is_counted_up_to_a_limit_and_chosen_exactly(admin, settings, monkeypatch):
     from django.test import Client
 
-    from apikeys import listing
+    from apikeys.readmodels import listing
 
     monkeypatch.setattr(listing, "COUNTED_UP_TO", 3)
     monkeypatch.setattr("apikeys.templatetags.console.COUNTED_UP_TO", 3)

@@ -10,11 +10,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apikeys import keys
-from apikeys.auth import authenticate_api_key
-from apikeys.caching import LOCAL_DELETES as LOCAL_CACHE_DELETES
-from apikeys.caching import forget_keys as evict_from_cache
-from apikeys.caching import local as local_cache
+from apikeys.access.authentication import authenticate_api_key
+from apikeys.domain import keys
+from apikeys.infra.caching import LOCAL_DELETES as LOCAL_CACHE_DELETES
+from apikeys.infra.caching import forget_keys as evict_from_cache
+from apikeys.infra.caching import local as local_cache
 from apikeys.models import ApiKey
 from tests.conftest import apikey_header, new_key
 

@@ -4,8 +4,8 @@ described at /openapi.json. `wire` (the rules around every endpoint), `keys`, `s
 
 from django.http import HttpRequest, JsonResponse
 
-from ..openapi import build_document
-from .wire import COMMON_PARAMS, endpoint
+from apikeys.api.openapi import build_document
+from apikeys.api.wire import COMMON_PARAMS, endpoint
 
 
 def openapi_view(request: HttpRequest) -> JsonResponse:

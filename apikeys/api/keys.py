@@ -7,12 +7,13 @@ from typing import Any
 
 from django.conf import settings
 
-from .. import caching, services
-from ..keys import ID_PATTERN
-from ..models import ApiKey, KeyType
-from ..privileges import actions
-from ..query import search, sort_values
-from .wire import Call, endpoint
+from apikeys import services
+from apikeys.api.wire import Call, endpoint
+from apikeys.domain.keys import ID_PATTERN
+from apikeys.domain.privileges import actions
+from apikeys.infra import caching
+from apikeys.models import ApiKey, KeyType
+from apikeys.query import search, sort_values
 
 GET_KEY_PARAMS = {"id", "name", "username", "realm_name", "owner", "active_only", "with_limited_by", "with_profile_uid"}
 QUERY_PARAMS = {"with_limited_by", "typed_keys", "with_profile_uid"}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import services
-from ..models import User
-from ..privileges import actions
-from ..services import accounts
-from .wire import Call, endpoint
+from apikeys import services
+from apikeys.api.wire import Call, endpoint
+from apikeys.domain.privileges import actions
+from apikeys.models import User
+from apikeys.services import accounts
 
 
 def authenticate_info(call: Call) -> dict:

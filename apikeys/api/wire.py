@@ -13,10 +13,10 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ..auth import authenticate
-from ..errors import ApiError, ContentTooLong, MethodNotAllowed, ParseFailed, reject_unknown
-from ..http import es_error, es_error_body, es_response, filter_response
-from ..principals import Principal
+from apikeys.access.authentication import authenticate
+from apikeys.access.principals import Principal
+from apikeys.domain.errors import ApiError, ContentTooLong, MethodNotAllowed, ParseFailed, reject_unknown
+from apikeys.infra.http import es_error, es_error_body, es_response, filter_response
 
 COMMON_PARAMS = {"pretty", "human", "error_trace", "refresh", "filter_path"}
 

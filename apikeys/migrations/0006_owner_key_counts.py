@@ -1,17 +1,17 @@
-"""Each owner's number of keys, kept by the database itself (the triggers of `apikeys.triggers`), filled from the
+"""Each owner's number of keys, kept by the database itself (the triggers of `apikeys.infra.triggers`), filled from the
 keys already there."""
 
 from django.db import migrations, models
 
 
 def add_triggers(apps, schema_editor):
-    from apikeys.triggers import ensure_owner_counts
+    from apikeys.infra.triggers import ensure_owner_counts
 
     ensure_owner_counts(schema_editor.connection)
 
 
 def drop_triggers(apps, schema_editor):
-    from apikeys.triggers import POSTGRESQL, SQLITE
+    from apikeys.infra.triggers import POSTGRESQL, SQLITE
 
     connection = schema_editor.connection
     for name in {"sqlite": SQLITE, "postgresql": POSTGRESQL}.get(connection.vendor, {}):

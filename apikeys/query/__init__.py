@@ -5,13 +5,13 @@
 goes through here: indexed columns, never a filter in Python.
 """
 
-from ..errors import QueryError
-from .aggregations import AGGREGATION_TYPES, MAX_BUCKETS, compute_aggregations
-from .datemath import parse_date
-from .dsl import MAX_CLAUSE_COUNT, any_of, compile_query
-from .fields import FIELDS, Field, name_filter, resolve_field
-from .searching import MAX_RESULT_WINDOW, SEARCH_FIELDS, SearchResult, search, walking_the_sort
-from .sort import SortKey, apply_sort, parse_sort, sort_values
+from apikeys.domain.errors import QueryError
+from apikeys.query.aggregations import AGGREGATION_TYPES, MAX_BUCKETS, compute_aggregations
+from apikeys.query.datemath import parse_date
+from apikeys.query.dsl import MAX_CLAUSE_COUNT, any_of, compile_query
+from apikeys.query.fields import FIELDS, Field, name_filter, resolve_field
+from apikeys.query.searching import MAX_RESULT_WINDOW, SEARCH_FIELDS, SearchResult, search, walking_the_sort
+from apikeys.query.sort import SortKey, apply_sort, parse_sort, sort_values
 
 __all__ = [
     "AGGREGATION_TYPES",

@@ -9,12 +9,12 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from ..durations import epoch_millis, iso_timestamp
-from ..errors import QueryError, reject_unknown
-from .datemath import parse_date
-from .dsl import compile_query
-from .fields import Field, exact, present, resolve_field
-from .sort import SortKey, rows_after, sort_value
+from apikeys.domain.durations import epoch_millis, iso_timestamp
+from apikeys.domain.errors import QueryError, reject_unknown
+from apikeys.query.datemath import parse_date
+from apikeys.query.dsl import compile_query
+from apikeys.query.fields import Field, exact, present, resolve_field
+from apikeys.query.sort import SortKey, rows_after, sort_value
 
 # Elasticsearch's `search.max_buckets`: also keeps a bucket count within what a LIMIT takes.
 MAX_BUCKETS = 65_536

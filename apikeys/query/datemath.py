@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from ..errors import QueryError
+from apikeys.domain.errors import QueryError
 
 _DATE_MATH = re.compile(r"now((?:[+-]\d+[yMwdhHms])*)(?:/([yMwdhHms]))?")
 _DATE_MATH_STEP = re.compile(r"([+-])(\d+)([yMwdhHms])")

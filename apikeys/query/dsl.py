@@ -13,9 +13,9 @@ from typing import Any
 from django.db.models import Q
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, In, LessThan, LessThanOrEqual
 
-from ..errors import QueryError, reject_unknown
-from ..lookups import CaseInsensitiveWildcard, Wildcard, escape_wildcard
-from .fields import Field, field_value, keyword, on_field, present, resolve_field
+from apikeys.domain.errors import QueryError, reject_unknown
+from apikeys.infra.lookups import CaseInsensitiveWildcard, Wildcard, escape_wildcard
+from apikeys.query.fields import Field, field_value, keyword, on_field, present, resolve_field
 
 # Like Elasticsearch's `indices.query.bool.max_clause_count`, lower: SQLite parses no expression nested over
 # 1,000 deep, and an OR of N conditions is N deep.

@@ -10,9 +10,9 @@ from typing import Any
 from django.db.models import F, Q
 from django.db.models.lookups import Exact, IsNull
 
-from ..errors import QueryError
-from ..lookups import FlattenedLeaf, Wildcard, escape_wildcard
-from .datemath import parse_date
+from apikeys.domain.errors import QueryError
+from apikeys.infra.lookups import FlattenedLeaf, Wildcard, escape_wildcard
+from apikeys.query.datemath import parse_date
 
 
 @dataclass(frozen=True)

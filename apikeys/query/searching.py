@@ -9,14 +9,14 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Q, QuerySet
 
-from ..caching import cached_count
-from ..errors import QueryError, reject_unknown
-from ..lookups import Likely
-from ..models import ApiKey
-from .aggregations import compute_aggregations
-from .dsl import compile_query
-from .fields import FIELDS
-from .sort import SEARCH_AFTER_SHAPE, SortKey, apply_sort, parse_sort
+from apikeys.domain.errors import QueryError, reject_unknown
+from apikeys.infra.caching import cached_count
+from apikeys.infra.lookups import Likely
+from apikeys.models import ApiKey
+from apikeys.query.aggregations import compute_aggregations
+from apikeys.query.dsl import compile_query
+from apikeys.query.fields import FIELDS
+from apikeys.query.sort import SEARCH_AFTER_SHAPE, SortKey, apply_sort, parse_sort
 
 MAX_RESULT_WINDOW = 10_000
 

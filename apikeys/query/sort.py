@@ -9,11 +9,11 @@ from typing import Any
 
 from django.db.models import BooleanField, Expression, F, Q, QuerySet
 
-from ..durations import epoch_millis
-from ..errors import QueryError, reject_unknown
-from ..models import ApiKey
-from .datemath import parse_date
-from .fields import Field, keyword, parse_bool, resolve_field
+from apikeys.domain.durations import epoch_millis
+from apikeys.domain.errors import QueryError, reject_unknown
+from apikeys.models import ApiKey
+from apikeys.query.datemath import parse_date
+from apikeys.query.fields import Field, keyword, parse_bool, resolve_field
 
 SORT_OPTIONS = {"order", "missing", "unmapped_type", "format"}
 

@@ -4,8 +4,8 @@ Services check who may do what (a `Principal`), validate input completely before
 raise `ApiError`s in Elasticsearch's words. Views and the JSON API only parse and render.
 """
 
-from . import app_privileges, lifetime, tokens
-from .create import (
+from apikeys.services import app_privileges, lifetime, tokens
+from apikeys.services.create import (
     BULK_GRANT_FIELDS,
     GRANT_FIELDS,
     CreatedKey,
@@ -15,11 +15,17 @@ from .create import (
     create_managed_api_key,
     grant_api_key,
 )
-from .invalidate import INVALIDATE_FIELDS, invalidate_api_keys, invalidate_keys, purge_api_keys, purge_if_due
-from .reads import KeySelectors, check_limited_by, get_api_keys, key_usage, readable_keys
-from .roll import roll_api_key
-from .update import UpdateRefusal, bulk_update_api_keys, update_api_key, update_refusal
-from .validation import (
+from apikeys.services.invalidate import (
+    INVALIDATE_FIELDS,
+    invalidate_api_keys,
+    invalidate_keys,
+    purge_api_keys,
+    purge_if_due,
+)
+from apikeys.services.reads import KeySelectors, check_limited_by, get_api_keys, key_usage, readable_keys
+from apikeys.services.roll import roll_api_key
+from apikeys.services.update import UpdateRefusal, bulk_update_api_keys, update_api_key, update_refusal
+from apikeys.services.validation import (
     CREATE_FIELDS,
     CROSS_CLUSTER_FIELDS,
     CROSS_CLUSTER_UPDATE_FIELDS,

@@ -8,11 +8,11 @@ from typing import Any
 from django.contrib.auth.password_validation import ValidationError, validate_password
 from django.db import transaction
 
-from .. import audit
-from ..errors import ApiError, ParseFailed, ValidationFailed, reject_unknown
-from ..models import Role, User
-from ..principals import Principal, user_role_names
-from ..privileges import RESERVED_ROLES, actions, validate_role_descriptor
+from apikeys.access.principals import Principal, user_role_names
+from apikeys.domain.errors import ApiError, ParseFailed, ValidationFailed, reject_unknown
+from apikeys.domain.privileges import RESERVED_ROLES, actions, validate_role_descriptor
+from apikeys.models import Role, User
+from apikeys.records import audit
 
 log = logging.getLogger(__name__)
 

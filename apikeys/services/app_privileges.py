@@ -10,12 +10,12 @@ from typing import Any
 
 from django.db import transaction
 
-from .. import audit
-from ..errors import ParseFailed, ValidationFailed, reject_unknown
-from ..models import ApplicationPrivilege
-from ..principals import Principal
-from ..privileges import RoleSet, actions, has_privileges
-from ..privileges.applications import PRIVILEGE_NAME
+from apikeys.access.principals import Principal
+from apikeys.domain.errors import ParseFailed, ValidationFailed, reject_unknown
+from apikeys.domain.privileges import RoleSet, actions, has_privileges
+from apikeys.domain.privileges.applications import PRIVILEGE_NAME
+from apikeys.models import ApplicationPrivilege
+from apikeys.records import audit
 
 log = logging.getLogger(__name__)
 

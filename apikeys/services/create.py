@@ -11,14 +11,15 @@ from django.conf import settings
 from django.contrib.auth import authenticate as authenticate_password
 from django.db import transaction
 
-from .. import audit, keys
-from ..durations import epoch_millis, now_ms
-from ..errors import ApiError, AuthenticationFailed, Forbidden, ParseFailed, ValidationFailed
-from ..models import SERVICE_ACCOUNT_USERNAME, ApiKey, User
-from ..principals import Principal, user_roles
-from ..privileges import actions, can_run_as, grants_nothing
-from . import tokens
-from .validation import (
+from apikeys.access.principals import Principal, user_roles
+from apikeys.domain import keys
+from apikeys.domain.durations import epoch_millis, now_ms
+from apikeys.domain.errors import ApiError, AuthenticationFailed, Forbidden, ParseFailed, ValidationFailed
+from apikeys.domain.privileges import actions, can_run_as, grants_nothing
+from apikeys.models import SERVICE_ACCOUNT_USERNAME, ApiKey, User
+from apikeys.records import audit
+from apikeys.services import tokens
+from apikeys.services.validation import (
     KeyRequest,
     parse_cross_cluster_request,
     parse_key_request,
@@ -27,7 +28,7 @@ from .validation import (
     validate_expiration,
     validate_name,
 )
-from .writes import keys_written
+from apikeys.services.writes import keys_written
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from ..key_rules import expiring_soon
-from ..models import ApiKey, User
+from apikeys.domain.key_rules import expiring_soon
+from apikeys.models import ApiKey, User
 
 log = logging.getLogger(__name__)
 

@@ -12,17 +12,18 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .. import audit, caching, usage
-from ..deferred import after_response
-from ..durations import now_ms
-from ..errors import ParseFailed, ValidationFailed
-from ..models import ApiKey, KeyType
-from ..principals import Principal
-from ..privileges import actions
-from ..query import name_filter
-from . import tokens
-from .validation import reject_unknown_fields, require_object
-from .writes import by_ids, keys_written
+from apikeys.access.principals import Principal
+from apikeys.domain.durations import now_ms
+from apikeys.domain.errors import ParseFailed, ValidationFailed
+from apikeys.domain.privileges import actions
+from apikeys.infra import caching
+from apikeys.infra.deferred import after_response
+from apikeys.models import ApiKey, KeyType
+from apikeys.query import name_filter
+from apikeys.records import audit, usage
+from apikeys.services import tokens
+from apikeys.services.validation import reject_unknown_fields, require_object
+from apikeys.services.writes import by_ids, keys_written
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from ..durations import InvalidDuration, parse_duration
-from ..errors import ValidationFailed
-from ..models import ApiKey
+from apikeys.domain.durations import InvalidDuration, parse_duration
+from apikeys.domain.errors import ValidationFailed
+from apikeys.models import ApiKey
 
 
 @dataclass(frozen=True)

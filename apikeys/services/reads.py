@@ -9,13 +9,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from .. import usage
-from ..durations import epoch_millis
-from ..errors import ApiError, NotFound, ValidationFailed
-from ..models import ApiKey
-from ..principals import Principal
-from ..privileges import actions
-from ..query import name_filter
+from apikeys.access.principals import Principal
+from apikeys.domain.durations import epoch_millis
+from apikeys.domain.errors import ApiError, NotFound, ValidationFailed
+from apikeys.domain.privileges import actions
+from apikeys.models import ApiKey
+from apikeys.query import name_filter
+from apikeys.records import usage
 
 
 def readable_keys(principal: Principal) -> QuerySet[ApiKey]:

@@ -9,16 +9,16 @@ from typing import Any
 
 from django.db import transaction
 
-from .. import audit
-from ..durations import iso_timestamp, now_ms, parse_duration
-from ..errors import ApiError, ValidationFailed
-from ..models import ApiKey, KeyType
-from ..principals import Principal
-from .create import CreatedKey, insert_key
-from .lifetime import successor_expiration
-from .update import UpdateRefusal, check_caller, not_found, refusal_error, update_refusal
-from .validation import KeyRequest, reject_unknown_fields, require_object
-from .writes import keys_written
+from apikeys.access.principals import Principal
+from apikeys.domain.durations import iso_timestamp, now_ms, parse_duration
+from apikeys.domain.errors import ApiError, ValidationFailed
+from apikeys.models import ApiKey, KeyType
+from apikeys.records import audit
+from apikeys.services.create import CreatedKey, insert_key
+from apikeys.services.lifetime import successor_expiration
+from apikeys.services.update import UpdateRefusal, check_caller, not_found, refusal_error, update_refusal
+from apikeys.services.validation import KeyRequest, reject_unknown_fields, require_object
+from apikeys.services.writes import keys_written
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ from django.contrib.auth import authenticate as authenticate_password
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from .. import audit
-from ..durations import now_ms
-from ..errors import ApiError, AuthenticationFailed, TokenRefused, ValidationFailed
-from ..models import NATIVE_REALM, SERVICE_ACCOUNT_REALM, Token, User
-from ..principals import Principal
-from ..privileges import actions
-from .validation import reject_unknown_fields, require_object
+from apikeys.access.principals import Principal
+from apikeys.domain.durations import now_ms
+from apikeys.domain.errors import ApiError, AuthenticationFailed, TokenRefused, ValidationFailed
+from apikeys.domain.privileges import actions
+from apikeys.models import NATIVE_REALM, SERVICE_ACCOUNT_REALM, Token, User
+from apikeys.records import audit
+from apikeys.services.validation import reject_unknown_fields, require_object
 
 log = logging.getLogger(__name__)
 

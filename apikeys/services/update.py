@@ -11,15 +11,15 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from .. import audit
-from ..durations import now_ms
-from ..errors import ApiError, NotFound, ValidationFailed
-from ..key_rules import KeyStatus
-from ..models import ApiKey, KeyType, is_managed
-from ..principals import Principal
-from ..privileges import actions
-from .validation import UpdateRequest, parse_cross_cluster_update, parse_update, require_object
-from .writes import by_ids, keys_written
+from apikeys.access.principals import Principal
+from apikeys.domain.durations import now_ms
+from apikeys.domain.errors import ApiError, NotFound, ValidationFailed
+from apikeys.domain.key_rules import KeyStatus
+from apikeys.domain.privileges import actions
+from apikeys.models import ApiKey, KeyType, is_managed
+from apikeys.records import audit
+from apikeys.services.validation import UpdateRequest, parse_cross_cluster_update, parse_update, require_object
+from apikeys.services.writes import by_ids, keys_written
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..durations import now_ms, parse_duration
-from ..errors import ApiError, ParseFailed, ValidationFailed, reject_unknown
-from ..models import KeyType
-from ..privileges import cross_cluster, validate_role_descriptors
-from .lifetime import chosen_duration
+from apikeys.domain.durations import now_ms, parse_duration
+from apikeys.domain.errors import ApiError, ParseFailed, ValidationFailed, reject_unknown
+from apikeys.domain.privileges import cross_cluster, validate_role_descriptors
+from apikeys.models import KeyType
+from apikeys.services.lifetime import chosen_duration
 
 MAX_NAME_LENGTH = 256
 CREATE_FIELDS = {"name", "expiration", "role_descriptors", "metadata"}

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 
-from .. import caching
-from ..deferred import after_response
-from ..lookups import AnyOf
-from ..planner import refresh_statistics_if_due
+from apikeys.infra import caching
+from apikeys.infra.deferred import after_response
+from apikeys.infra.lookups import AnyOf
+from apikeys.infra.planner import refresh_statistics_if_due
 
 
 def by_ids(queryset: QuerySet, ids: list[str]) -> Iterator[QuerySet]:

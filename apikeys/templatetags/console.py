@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django_htmx.jinja import htmx_script
 
-from ..listing import COUNTED_UP_TO
+from apikeys.readmodels.listing import COUNTED_UP_TO
 
 register = template.Library()
 

@@ -14,9 +14,9 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from apikeys import keys
+from apikeys.access.principals import user_roles
+from apikeys.domain import keys
 from apikeys.models import ApiKey, User
-from apikeys.principals import user_roles
 from tests.conftest import PASSWORD
 
 BOOKS_READER = {"reader": {"cluster": [], "indices": [{"names": ["books"], "privileges": ["read"]}]}}

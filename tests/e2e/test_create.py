@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from apikeys import keys
+from apikeys.domain import keys
 from apikeys.models import ApiKey
 from tests.e2e.support import dialog, make_key, open_signed_in
 from tests.e2e.test_sign_in import sign_in

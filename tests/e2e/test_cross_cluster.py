@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from apikeys.access.principals import Principal
 from apikeys.models import ApiKey, KeyType, User
-from apikeys.principals import Principal
 from apikeys.services import create_cross_cluster_api_key
 from tests.conftest import new_key
 from tests.e2e.support import (

@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from apikeys import keys
+from apikeys.access.principals import Principal
+from apikeys.domain import keys
 from apikeys.models import ApiKey
-from apikeys.principals import Principal
 from apikeys.services import roll_api_key
 from tests.conftest import new_key
 from tests.e2e.support import (

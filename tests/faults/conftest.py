@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from .servers import Gunicorn, Postgres, Redis, _pg_bin, app_env, manage
+from tests.faults.servers import Gunicorn, Postgres, Redis, _pg_bin, app_env, manage
 
 PASSWORD = "fault-test-password"
 USERS_SCRIPT = f"""
 from apikeys.models import Role, User
-from apikeys.privileges import validate_role_descriptor
+from apikeys.domain.privileges import validate_role_descriptor
 Role.objects.create(name="own_keys", descriptor=validate_role_descriptor("own_keys", {{"cluster": ["manage_own_api_key"]}}))
 User.objects.create_superuser("admin", "admin@example.com", "{PASSWORD}")
 alice = User.objects.create_user("alice", "alice@example.com", "{PASSWORD}")

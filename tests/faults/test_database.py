@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from .conftest import basic
-from .servers import request, wait_until
+from tests.faults.conftest import basic
+from tests.faults.servers import request, wait_until
 
 
 def test_the_app_answers_503_while_postgres_is_away_and_recovers_by_itself(start_app, postgres, postgres_url, figures):

@@ -9,10 +9,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from apikeys.audit import FLOOD_CLIENTS
-
-from .conftest import basic
-from .servers import app_env, manage, request, wait_until
+from apikeys.records.audit import FLOOD_CLIENTS
+from tests.faults.conftest import basic
+from tests.faults.servers import app_env, manage, request, wait_until
 
 ADDRESSES = 300
 BAD_REQUESTS = 1500

@@ -17,8 +17,8 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from .conftest import PASSWORD, basic
-from .servers import Gunicorn, app_env, manage, request, wait_until
+from tests.faults.conftest import PASSWORD, basic
+from tests.faults.servers import Gunicorn, app_env, manage, request, wait_until
 
 KEYS = 10_000
 # Killed while its transaction has written: rolled back (a commit in the instant between seeing it write and
@@ -27,7 +27,7 @@ ALL_OR_NOTHING = [(0, 0), (KEYS, KEYS)]
 SEED = """
 from datetime import timedelta
 from django.utils import timezone
-from apikeys import keys
+from apikeys.domain import keys
 from apikeys.models import ApiKey, User
 owner = User.objects.get(username="{owner}")
 now = timezone.now()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from .conftest import basic
-from .servers import request
+from tests.faults.conftest import basic
+from tests.faults.servers import request
 
 
 def api_key(encoded: str) -> str:

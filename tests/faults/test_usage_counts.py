@@ -7,8 +7,8 @@ import base64
 import sqlite3
 from collections import Counter
 
-from .conftest import basic
-from .servers import request
+from tests.faults.conftest import basic
+from tests.faults.servers import request
 
 
 def test_two_workers_write_exactly_what_they_counted_when_they_stop(start_app, sqlite_url, figures):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apikeys.errors import ApiError
+from apikeys.domain.errors import ApiError
 from apikeys.services import create_managed_api_key
 
 

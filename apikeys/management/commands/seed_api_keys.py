@@ -8,11 +8,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apikeys import keys
-from apikeys.caching import bump_generation
+from apikeys.domain import keys
+from apikeys.domain.privileges import validate_role_descriptor
+from apikeys.infra.caching import bump_generation
+from apikeys.infra.planner import refresh_statistics
 from apikeys.models import ApiKey, Role, User
-from apikeys.planner import refresh_statistics
-from apikeys.privileges import validate_role_descriptor
 
 SERVICES = ["billing", "search", "ingest", "fleet", "beats", "reports", "etl", "backup", "alerts", "sync", "api", "web"]
 ENVIRONMENTS = ["prod", "staging", "dev", "qa"]

@@ -1,0 +1,277 @@
+"""Who is calling the JSON API: `Authorization: ApiKey <encoded>`, `Basic <user:pass>` or `Bearer <token>` (an
+OAuth2 access token from `/_security/oauth2/token`), nothing else.
+
+Successful verifications of slow hashes (argon2id) are remembered (`caching`: this process, then the shared
+cache), like Elasticsearch's realm and API key caches: a warm request never runs a slow hash. A fast hash
+(SSHA256, the default) is checked every time: that costs less than asking a cache. The key's row is still read
+on every request, so an invalidated or expired key is refused on the very next request even before its cache
+entry is evicted, and a changed hash changes the fingerprint that is compared.
+
+Failures are audited and counted per client and per key id: many in a window answer 429. Only failures are
+counted and a success is never refused, so a valid key's holder is never locked out by someone guessing at
+its key id; the guesser is slowed down and logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache as memoize
+
+from django.conf import settings
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
+from django.http import HttpRequest
+from django.utils.encoding import escape_uri_path
+
+from apikeys.access.principals import Principal
+from apikeys.domain import keys
+from apikeys.domain.durations import now_ms
+from apikeys.domain.errors import AuthenticationFailed, TooManyFailures
+from apikeys.infra import caching
+from apikeys.infra.deferred import after_response
+from apikeys.infra.http import client_address
+from apikeys.models import ApiKey, KeyType, User
+from apikeys.records import audit, usage
+from apikeys.services import tokens
+
+log = logging.getLogger(__name__)
+
+# The columns verification and the caller's principal read; any other is loaded if ever asked for. Not the
+# key's metadata, its other dates or its copies of the owner's name, nor the owner's password, names or dates.
+KEY_FIELDS = {
+    "id",
+    "name",
+    "type",
+    "owner",
+    "expiration",
+    "invalidated",
+    "managed",
+    "hash",
+    "role_descriptors",
+    "limited_by",
+}
+OWNER_FIELDS = {"id", "username", "email", "full_name", "metadata", "is_active", "is_superuser", "is_service_account"}
+
+
+def authenticate(request: HttpRequest) -> Principal:
+    """The caller of a JSON API request. Failures are audited and counted: many in a row answer 429."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.strip().partition(" ")
+    scheme = scheme.lower()
+    try:
+        if scheme == "apikey":
+            principal = Principal.for_api_key(authenticate_api_key(credentials.strip()))
+        elif scheme == "basic":
+            principal = Principal.for_user(authenticate_basic(credentials.strip()))
+        elif scheme == "bearer":
+            principal = Principal.for_user(tokens.authenticate_token(credentials.strip()))
+            principal.by_token = True
+        else:
+            raise AuthenticationFailed("missing authentication credentials for REST request")
+    except AuthenticationFailed as failure:
+        retry_after = _note_failure(request, failure) if header else None
+        if failure.refusal:
+            usage.count(failure.key_id, usage.Refusal.THROTTLED if retry_after else failure.refusal)
+        if retry_after:
+            raise TooManyFailures(retry_after) from failure
+        raise
+    principal.client_address = client_address(request)
+    return principal
+
+
+def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> int | None:
+    """Count, log and audit a failure; the seconds to wait when the caller has failed too often. The counts
+    (this client's, this key id's, everyone's) and the audit events that count them come in one trip to the
+    shared cache: a flood of bad keys costs each of them that trip and the verification's."""
+    address = client_address(request)
+    window = settings.APIKEYS_AUTH_FAILURE_WINDOW_SECONDS
+    client = f"client:{address}"
+    scopes = [client, audit.ALL_FAILURES] + ([f"key:{failure.key_id}"] if failure.key_id else [])
+    counts, (client_event, flood_event) = caching.count_in_window(*scopes, window=window, recall=(client, audit.FLOOD))
+    waits = [caching.retry_after(counts[0], settings.APIKEYS_AUTH_FAILURES_PER_CLIENT, window)]
+    if failure.key_id:
+        waits.append(caching.retry_after(counts[2], settings.APIKEYS_AUTH_FAILURES_PER_KEY, window))
+    if counts[0] == 1:  # one line per client and window: the audit log counts the rest
+        log.warning(
+            "authentication failed: %s (key id %s, user %s, client %s)",
+            failure.reason,
+            failure.key_id or "-",
+            failure.username or "-",
+            address,
+        )
+    audit.record_failure(
+        audit.FailureCounts(address, counts[0], counts[1], client_event, flood_event),
+        actor=failure.username,
+        key_id=failure.key_id,
+        reason=failure.reason,
+        path=escape_uri_path(request.path)[:200],  # as sent: a NUL in a path fits no database column
+    )
+    return max((w for w in waits if w), default=None)
+
+
+def authenticate_api_key(encoded: str) -> ApiKey:
+    try:
+        key_id, secret = keys.decode(encoded)
+    except keys.MalformedApiKey as exc:
+        raise AuthenticationFailed("invalid ApiKey value") from exc
+    found = _find_key(key_id)
+    if found is None:
+        # Spend what a wrong secret for a known key would (a slow hash's caches asked, a hash run), so an
+        # unknown id cannot be told from a wrong secret.
+        if not keys.is_fast(settings.APIKEYS_HASH_ALGORITHM):
+            caching.recall_nothing(secret)
+        keys.dummy_verify(secret, settings.APIKEYS_HASH_ALGORITHM)
+        raise AuthenticationFailed(f"unable to find apikey with id {key_id}", key_id=key_id[:64])
+    if found.column("invalidated"):
+        raise AuthenticationFailed(
+            f"api key [{key_id}] has been invalidated", key_id=key_id, refusal=usage.Refusal.INVALIDATED
+        )
+    if not _verify_cached(key_id, found.column("hash"), secret):
+        raise AuthenticationFailed(
+            f"invalid credentials for API key [{key_id}]", key_id=key_id, refusal=usage.Refusal.WRONG_SECRET
+        )
+    if (key_type := found.column("type")) != KeyType.REST:  # a cross-cluster key is for remote clusters only
+        raise AuthenticationFailed(
+            f"authentication expected API key type of [rest], but API key [{key_id}] has type [{key_type}]",
+            key_id=key_id,
+            refusal=usage.Refusal.WRONG_TYPE,
+        )
+    key = found.load()
+    if key.is_expired():
+        raise AuthenticationFailed("api key is expired", key_id=key_id, refusal=usage.Refusal.EXPIRED)
+    if not key.owner.is_active:
+        raise AuthenticationFailed(
+            f"the owner of api key [{key_id}] is disabled", key_id=key_id, refusal=usage.Refusal.OWNER_DISABLED
+        )
+    usage.count(key.id, usage.SUCCESS)
+    if caching.first_use_in_interval(key.id):  # written after the response has gone
+        used = now_ms()
+        after_response(lambda: ApiKey.objects.filter(pk=key_id).record_use(used))
+    return key
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Some of a model's fields, in model order (as `from_db` wants them), each with the converters its raw
+    value goes through (booleans, datetimes, JSON), as the ORM would apply them."""
+
+    model: type[Model]
+    fields: list[Field]
+    converters: list[list[Callable]]
+
+    def instance(self, db: BaseDatabaseWrapper, values: tuple) -> Model:
+        converted = []
+        for field, converters, value in zip(self.fields, self.converters, values, strict=True):
+            for convert in converters:
+                value = convert(value, field.cached_col, db)
+            converted.append(value)
+        return self.model.from_db(db.alias, {f.attname for f in self.fields}, converted)
+
+
+@memoize
+def _key_select(alias: str) -> tuple[str, _Columns, _Columns]:
+    """One key and its owner by id, as SQL written once per database: compiling the ORM's join and finding
+    its converters on every request cost several times what running it does."""
+    # A connection of its own, never opened: names are quoted and converters found the same on every one.
+    db = connections.create_connection(alias)
+
+    def columns(model: type[Model], names: set[str]) -> _Columns:
+        fields = [f for f in model._meta.concrete_fields if f.name in names]
+        converters = [db.ops.get_db_converters(f.cached_col) + f.get_db_converters(db) for f in fields]
+        return _Columns(model, fields, converters)
+
+    def column(field: Field) -> str:
+        return f"{db.ops.quote_name(field.model._meta.db_table)}.{db.ops.quote_name(field.column)}"
+
+    key, owner = columns(ApiKey, KEY_FIELDS), columns(User, OWNER_FIELDS)
+    sql = (
+        f"SELECT {', '.join(column(f) for f in key.fields + owner.fields)} "
+        f"FROM {db.ops.quote_name(ApiKey._meta.db_table)} INNER JOIN {db.ops.quote_name(User._meta.db_table)} "
+        f"ON ({column(ApiKey._meta.get_field('owner'))} = {column(User._meta.pk)}) "
+        f"WHERE {column(ApiKey._meta.pk)} = %s"
+    )
+    return sql, key, owner
+
+
+@dataclass(frozen=True)
+class _FoundKey:
+    """A key's row as read. It becomes objects only once its secret has verified, so that a wrong secret costs
+    what an unknown id does (converting the row's JSON would otherwise tell the two apart)."""
+
+    db: BaseDatabaseWrapper
+    row: tuple
+    key_columns: _Columns
+    owner_columns: _Columns
+
+    def column(self, name: str):
+        """A column of the key as stored: the hash's text, or whether it is invalidated (0/1 or a boolean)."""
+        return self.row[[f.name for f in self.key_columns.fields].index(name)]
+
+    def load(self) -> ApiKey:
+        split = len(self.key_columns.fields)
+        key = self.key_columns.instance(self.db, self.row[:split])
+        key.owner = self.owner_columns.instance(self.db, self.row[split:])
+        return key
+
+
+def _find_key(key_id: str) -> _FoundKey | None:
+    if len(key_id) > 64:
+        return None
+    db = connections[router.db_for_read(ApiKey)]
+    sql, key_columns, owner_columns = _key_select(db.alias)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [key_id])
+        row = cursor.fetchone()
+    return None if row is None else _FoundKey(db, row, key_columns, owner_columns)
+
+
+def _verify_cached(key_id: str, stored_hash: str, secret: str) -> bool:
+    """Check the secret: a fast hash every time (a salted SHA-256 costs microseconds, a trip to the shared
+    cache a tenth of a millisecond), a slow one (argon2id) from what this process or another remembers."""
+    if keys.is_fast(stored_hash):
+        return keys.verify_secret(secret, stored_hash)
+    fingerprint = caching.fingerprint(secret, stored_hash)
+    if caching.recalls_key(key_id, fingerprint):
+        return True
+    if not keys.verify_secret(secret, stored_hash):
+        return False
+    caching.remember_key(key_id, fingerprint)
+    return True
+
+
+def authenticate_basic(credentials: str) -> User:
+    try:
+        text = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise AuthenticationFailed("invalid basic authentication header value") from exc
+    username, sep, password = text.partition(":")
+    # No username holds a NUL, and PostgreSQL would refuse to even look one up.
+    if not sep or not username or "\x00" in username:
+        raise AuthenticationFailed("invalid basic authentication header value")
+    user = User.objects.filter(username=username, is_service_account=False).first()
+    if user is None:
+        User().set_password(password)  # hash anyway, so an unknown user costs the same time
+        raise AuthenticationFailed(
+            f"unable to authenticate user [{username}] for REST request [/_security]", username=username
+        )
+    if not user.is_active or not _password_matches(user, password):
+        raise AuthenticationFailed(
+            f"unable to authenticate user [{username}] for REST request [/_security]", username=username
+        )
+    return user
+
+
+def _password_matches(user: User, password: str) -> bool:
+    # The stored hash is part of the fingerprint, so changing the password forgets the cached success.
+    fingerprint = caching.fingerprint(password, user.password)
+    if caching.recalls_password(user.pk, fingerprint):
+        return True
+    if not user.check_password(password):
+        return False
+    caching.remember_password(user.pk, fingerprint)
+    return True

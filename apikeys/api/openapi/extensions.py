@@ -1,0 +1,112 @@
+"""The paths of our extensions (Elasticsearch has no equivalent: each is marked `x-extension`): rolling a key,
+and a key's usage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apikeys.api.openapi.keys import TAG
+from apikeys.api.openapi.parts import (
+    DURATION,
+    KEY_ID,
+    MILLIS,
+    Schema,
+    answer,
+    closed,
+    json_body,
+    nullable,
+    operation,
+    param_refs,
+    path_param,
+    query_param,
+    ref,
+    response_ref,
+)
+
+SCHEMAS: dict[str, Schema] = {
+    "RollApiKeyRequest": closed(
+        {
+            "grace_period": nullable(
+                {
+                    **DURATION,
+                    "default": "24h",
+                    "description": "How long the old key keeps working: `0s` (it stops now) to `30d`.",
+                }
+            )
+        }
+    ),
+    "UsageResponse": closed(
+        {
+            "id": KEY_ID,
+            "interval": {"enum": ["1h", "1d"]},
+            "buckets": {
+                "type": "array",
+                "description": "Oldest first, every interval of the period (zeros included), whole UTC hours or days.",
+                "items": closed(
+                    {
+                        "start": MILLIS,
+                        "success": {"type": "integer", "minimum": 0},
+                        "refused": ref("UsageRefusals"),
+                    },
+                    ("start", "success", "refused"),
+                ),
+            },
+            "total": closed(
+                {"success": {"type": "integer", "minimum": 0}, "refused": ref("UsageRefusals")},
+                ("success", "refused"),
+            ),
+            "last_used": nullable({**MILLIS, "description": "Epoch milliseconds; null when never recorded."}),
+        },
+        ("id", "interval", "buckets", "total", "last_used"),
+    ),
+    "UsageRefusals": {
+        "type": "object",
+        "description": "Refused requests by reason; reasons with none are omitted.",
+        "propertyNames": {
+            "enum": ["wrong_secret", "expired", "invalidated", "wrong_type", "owner_disabled", "throttled"]
+        },
+        "additionalProperties": {"type": "integer", "minimum": 1},
+    },
+}
+
+
+def paths() -> dict[str, Any]:
+    key_id = path_param("key_id", "The key id.")
+    tag = TAG
+    return {
+        "/_security/api_key/{key_id}/_roll": {
+            "post": operation(
+                "rollApiKey",
+                tag,
+                "Roll one of the caller's API keys: a successor now, the old key kept for a grace period",
+                answer("The successor, with its secret (as create), and `rolled_from`.", ref("CreateApiKeyResponse")),
+                body=json_body("RollApiKeyRequest", False, "Omitted: a grace period of 24 hours."),
+                params=[*param_refs(), key_id],
+                not_found=response_ref("NotFound"),
+                extension="The successor copies the key's name, type, role descriptors or access and metadata, "
+                "and lives as long as the key did, counted from now (within `APIKEYS_MAX_EXPIRATION`); its "
+                "`limited_by` is the owner's roles now. The old key expires at the earlier of its own "
+                "expiration and now + `grace_period`. An expired, invalidated or already rolled key is refused "
+                "(400, naming the successor). One transaction; audited as `roll`.",
+            )
+        },
+        "/_security/api_key/{key_id}/_usage": {
+            "get": operation(
+                "getApiKeyUsage",
+                tag,
+                "How often a key was used and refused, per hour or day",
+                answer("The key's counts over the period.", ref("UsageResponse")),
+                params=[
+                    *param_refs(),
+                    key_id,
+                    query_param("days", {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}, "The period."),
+                    query_param("interval", {"enum": ["1h", "1d"], "default": "1d"}, "The size of a bucket."),
+                ],
+                not_found=response_ref("NotFound"),
+                extension="Every authentication with the key's id is counted: successes, and refusals by reason "
+                "(wrong secret, expired, invalidated, wrong type, owner disabled, throttled). Counts reach the "
+                "database at most every `APIKEYS_USAGE_FLUSH_SECONDS` from each worker; kept "
+                "`APIKEYS_USAGE_RETENTION_DAYS`. Visible to whoever may see the key.",
+            )
+        },
+    }

@@ -1,0 +1,27 @@
+"""The audit log, for administrators."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from apikeys.access.principals import Principal
+from apikeys.console.forms import AuditFilterForm
+
+AUDIT_PAGE_SIZE = 50
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    principal = Principal.signed_in(request)
+    if not principal.has_cluster("manage_security"):
+        raise PermissionDenied("Only administrators can read the audit log")
+    filters = AuditFilterForm(request.GET)
+    events = filters.events()
+    paginator = Paginator(events, AUDIT_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = {"filters": filters, "page": page, "query_string": request.GET.urlencode()}
+    return render(request, "apikeys/audit.html", context)
