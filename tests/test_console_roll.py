@@ -48,7 +48,7 @@ def test_a_manager_sees_others_keys_but_may_not_roll_them(alice, manager):
     assert page.status_code == 200 and b"Roll key" not in page.content
     assert client.get(f"/api-keys/{key.id}/roll/").status_code == 403
     response = client.post(f"/api-keys/{key.id}/roll/", {"grace_period": "1h"}, **HTMX)
-    assert b"no API key owned by requesting user" in response.content
+    assert b"It belongs to another user." in response.content
     assert ApiKey.objects.count() == 1
 
 
@@ -72,7 +72,8 @@ def test_a_roll_that_loses_a_race_says_so_in_the_dialog(alice):
     response = client.post(f"/api-keys/{key.id}/roll/", {"grace_period": "1h"}, **HTMX)
 
     assert response.status_code == 200 and b'role="alert"' in response.content
-    assert f"its successor is [{successor.key.id}]".encode() in response.content
+    assert b"This API key has been rolled already" in response.content
+    assert ApiKey.objects.get(pk=key.id).rolled_to == successor.key.id
     assert ApiKey.objects.count() == 2
 
 

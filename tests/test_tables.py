@@ -7,7 +7,8 @@ from django.utils.timesince import timesince
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from apikeys.console.tables import ApiKeyTable, elapsed
+from apikeys.console.presenters import elapsed
+from apikeys.console.tables import ApiKeyTable
 from apikeys.models import ApiKey
 from tests.hypothesis_profiles import examples
 
@@ -41,9 +42,11 @@ def test_rows_escape_what_people_typed():
 
 
 def test_rows_offer_delete_only_where_the_viewer_may():
-    table = ApiKeyTable([key(), key(invalidated=True)], query=QueryDict(""), show_owner=False, can_delete=bool)
+    deletable = key()
+    table = ApiKeyTable([deletable, key()], query=QueryDict(""), show_owner=False, can_delete=lambda k: k is deletable)
     rows = table.html_body().split("\n")
-    assert ">Delete</a>" in rows[0] and ">Delete</a>" not in rows[1]
+    assert ">Delete</a>" in rows[0] and 'type="checkbox"' in rows[0]
+    assert ">Delete</a>" not in rows[1] and 'type="checkbox"' not in rows[1], "no checkbox where a delete would fail"
     assert 'data-label="Owner"' not in rows[0]
     forbidden = ApiKeyTable([key()], query=QueryDict(""), show_owner=False, can_delete=lambda k: False)
     assert ">Delete</a>" not in forbidden.html_body()

@@ -142,22 +142,6 @@ class Principal:
     def can_manage_own_keys(self) -> bool:
         return self.has_cluster("manage_own_api_key")
 
-    def visible_keys(self) -> QuerySet[ApiKey] | None:
-        """Every key for readers of all keys, the caller's own for `manage_own_api_key`, else None."""
-        if self.can_read_all_keys:
-            return ApiKey.objects.all()
-        if self.can_manage_own_keys:
-            return ApiKey.objects.filter(owner=self.user)
-        return None
-
-    def deletable_keys(self) -> QuerySet[ApiKey] | None:
-        """Every key for `manage_api_key` and above, the caller's own for `manage_own_api_key`, else None."""
-        if self.can_manage_all_keys:
-            return ApiKey.objects.all()
-        if self.can_manage_own_keys:
-            return ApiKey.objects.filter(owner=self.user)
-        return None
-
     def snapshot(self) -> dict[str, dict]:
         """What a key created by this principal is limited by: the owner's roles, or the creating key's."""
         if self.api_key is not None:

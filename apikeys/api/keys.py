@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 
 from apikeys import services
+from apikeys.api.refusals import bulk_update_answer, invalidation_answer
 from apikeys.api.wire import Call, endpoint
 from apikeys.domain.keys import ID_PATTERN
 from apikeys.domain.privileges import actions
@@ -51,7 +52,7 @@ def get_api_keys(call: Call) -> Any:
 
 
 def invalidate_api_keys(call: Call) -> dict:
-    return services.invalidate_api_keys(call.principal, call.body(required=True))
+    return invalidation_answer(services.invalidate_api_keys(call.principal, call.body(required=True)))
 
 
 def query_api_keys(call: Call) -> dict:
@@ -94,7 +95,7 @@ def update_cross_cluster_api_key(call: Call, key_id: str) -> dict:
 
 
 def bulk_update_api_keys(call: Call) -> dict:
-    return services.bulk_update_api_keys(call.principal, call.body(required=True))
+    return bulk_update_answer(services.bulk_update_api_keys(call.principal, call.body(required=True)), call.principal)
 
 
 def clear_api_key_cache(call: Call, ids: str) -> dict:

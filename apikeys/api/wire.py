@@ -14,7 +14,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from apikeys.access.authentication import authenticate
+from apikeys.access.permissions import Refused
 from apikeys.access.principals import Principal
+from apikeys.api.refusals import refusal_error
 from apikeys.domain.errors import ApiError, ContentTooLong, MethodNotAllowed, ParseFailed, reject_unknown
 from apikeys.infra.http import es_error, es_error_body, es_response, filter_response
 
@@ -146,7 +148,10 @@ def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
             principal = authenticate(request)
             call = Call(request, principal, params.get(request.method, set()))
             call.flag("pretty")  # a value other than true or false is refused
-            result = handler(call, **kwargs)
+            try:
+                result = handler(call, **kwargs)
+            except Refused as refused:
+                raise refusal_error(refused, principal) from refused
         except ApiError as error:
             data, status, headers = es_error_body(error), error.status, error.headers
         else:

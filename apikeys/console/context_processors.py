@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest
 
+from apikeys.access.permissions import audit_refusal
 from apikeys.access.principals import Principal
 
 
@@ -9,4 +10,4 @@ def console(request: HttpRequest) -> dict[str, bool]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"can_read_audit": False}
-    return {"can_read_audit": Principal.signed_in(request).has_cluster("manage_security")}
+    return {"can_read_audit": audit_refusal(Principal.signed_in(request)) is None}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from html import escape
 
 import django_tables2 as tables
@@ -17,11 +17,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django_tables2.data import TableListData
 
 from apikeys.console.charts import sparkline
-from apikeys.domain.key_rules import KeyStatus, expiring_soon
+from apikeys.console.presenters import badge, relative_time, status_of, type_badge
 from apikeys.models import ApiKey
-from apikeys.readmodels.listing import DEFAULT_SORT, SORTS, TYPES, type_of
+from apikeys.readmodels.listing import DEFAULT_SORT, SORTS
 
-JUST_NOW = timedelta(minutes=1)
 KEY_ID_SLOT = "KEY-ID"
 
 
@@ -30,85 +29,6 @@ class PageOfKeys(TableListData):
 
     def order_by(self, aliases) -> None:
         pass
-
-
-# The largest whole unit of a span of time, as Django's `timesince(depth=1)` says it (its units, calendar months
-# and years, non-breaking spaces) at a third of the cost: it was a sixth of the list page's time.
-SECONDS_PER_UNIT = ((604800, "week"), (86400, "day"), (3600, "hour"), (60, "minute"))
-
-
-def _count(number: int, unit: str) -> str:
-    return f"{number}\xa0{unit}{'' if number == 1 else 's'}"
-
-
-def elapsed(earlier: datetime, later: datetime, rounded: bool = False) -> str:
-    """`5 hours`, `3 days`, `11 months`: the first non-zero unit of the span from `earlier` to `later`, whole
-    units passed (or, `rounded`, the nearest number of them: a key rolled with 24 hours of grace "expires in
-    24 hours", not in 23, a second later)."""
-    months = (later.year - earlier.year) * 12 + later.month - earlier.month
-    if (earlier.day, earlier.time()) > (later.day, later.time()):
-        months -= 1
-    if months >= 12:
-        return _count(months // 12, "year")
-    if months >= 1:
-        return _count(months, "month")
-    seconds = (later - earlier).total_seconds()
-    if rounded and round(seconds / 60) == 60:
-        return _count(1, "hour")  # "24 hours" and "7 days" read well; "60 minutes" does not
-    for size, unit in SECONDS_PER_UNIT:
-        if seconds >= size:
-            return _count(round(seconds / size) if rounded else int(seconds // size), unit)
-    return _count(0, "minute")
-
-
-def html_text(text: str) -> str:
-    """`text` escaped, its non-breaking spaces written `&nbsp;`: the page stays ASCII, which Python keeps one
-    byte a character; one wider character anywhere made every join and the encoding of a whole list page cost
-    more (about 2 ms at 250 rows)."""
-    return escape(text).replace("\xa0", "&nbsp;")
-
-
-def relative_time(moment: datetime | None, never: str = "Never", now: datetime | None = None) -> str:
-    """`<time>` with a relative text and the exact moment (the page's script shows it in local time)."""
-    if moment is None:
-        return never
-    now = now or timezone.now()
-    if abs(now - moment) < JUST_NOW:
-        text = "Just now"
-    elif moment <= now:
-        text = f"{elapsed(moment, now)} ago"
-    else:
-        text = f"in {elapsed(now, moment)}"
-    exact = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return mark_safe(f'<time datetime="{moment.isoformat()}" title="{exact}">{html_text(text)}</time>')
-
-
-def status_of(key: ApiKey, now: datetime | None = None) -> tuple[str, str]:
-    """(label, tone) for the Status column: Active, Expires in … (a warning when expiring soon), Expired,
-    Invalidated."""
-    now = now or timezone.now()
-    status = key.status(now)
-    if status is KeyStatus.INVALIDATED:
-        return status.label, "danger"
-    if status is KeyStatus.EXPIRED:
-        return status.label, "muted"
-    if key.expiration is None:
-        return status.label, "success"
-    tone = "warning" if expiring_soon().holds(key, now) else "success"
-    return f"Expires in {elapsed(now, key.expiration, rounded=True)}", tone
-
-
-def badge(label: str, tone: str) -> str:
-    return f'<span class="badge {tone}">{html_text(label)}</span>'
-
-
-TYPE_TONES = {"personal": "plain", "managed": "accent", "cross_cluster": "info"}
-
-
-def type_badge(key: ApiKey) -> SafeString:
-    """The key's Type, as the list's rows and the key page show it."""
-    kind = type_of(key)
-    return mark_safe(badge(TYPES[kind], TYPE_TONES[kind]))
 
 
 class Column(tables.Column):
@@ -206,6 +126,8 @@ class ApiKeyTable(tables.Table):
         )
 
     def cell_select(self, key: ApiKey, now: datetime) -> str:
+        if not self.can_delete(key):
+            return ""
         name = escape(key.name)
         managed = " data-managed" if key.managed else ""
         return (
@@ -237,7 +159,7 @@ class ApiKeyTable(tables.Table):
         return f'<span class="used">{used}</span>{sparkline(days, label)}'
 
     def cell_actions(self, key: ApiKey, now: datetime) -> str:
-        if not self.can_delete(key) or key.invalidated:
+        if not self.can_delete(key):
             return ""
         url = self.delete_url.format(key.id)
         return (

@@ -17,6 +17,7 @@ from django.db.models import Count, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apikeys.access.permissions import visible_keys
 from apikeys.access.principals import Principal
 from apikeys.domain.key_rules import KeyStatus, expiring_soon, not_used
 from apikeys.infra.caching import cached_count
@@ -175,7 +176,7 @@ class KeyListing:
         self.query = filters.query()
         self.sort, self.ordering = ordering(sort)
         self.per_page = per_page if per_page in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0]
-        self.visible = principal.visible_keys()
+        self.visible = visible_keys(principal)
         self.requested_page = page
 
     @property

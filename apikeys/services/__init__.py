@@ -17,6 +17,7 @@ from apikeys.services.create import (
 )
 from apikeys.services.invalidate import (
     INVALIDATE_FIELDS,
+    Invalidation,
     invalidate_api_keys,
     invalidate_keys,
     purge_api_keys,
@@ -24,7 +25,7 @@ from apikeys.services.invalidate import (
 )
 from apikeys.services.reads import KeySelectors, check_limited_by, get_api_keys, key_usage, readable_keys
 from apikeys.services.roll import roll_api_key
-from apikeys.services.update import UpdateRefusal, bulk_update_api_keys, update_api_key, update_refusal
+from apikeys.services.update import BulkUpdate, bulk_update_api_keys, update_api_key
 from apikeys.services.validation import (
     CREATE_FIELDS,
     CROSS_CLUSTER_FIELDS,
@@ -51,7 +52,7 @@ __all__ = [
     "UPDATE_FIELDS",
     "CreatedKey",
     "KeySelectors",
-    "UpdateRefusal",
+    "BulkUpdate",
     "bulk_update_api_keys",
     "check_limited_by",
     "create_api_key",
@@ -60,6 +61,7 @@ __all__ = [
     "get_api_keys",
     "grant_api_key",
     "invalidate_api_keys",
+    "Invalidation",
     "invalidate_keys",
     "key_usage",
     "purge_api_keys",
@@ -67,7 +69,6 @@ __all__ = [
     "readable_keys",
     "roll_api_key",
     "update_api_key",
-    "update_refusal",
     "validate_descriptors",
     "validate_metadata",
     "validate_name",

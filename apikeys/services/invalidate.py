@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apikeys.access.permissions import Refusal, delete_refusal
 from apikeys.access.principals import Principal
 from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import ParseFailed, ValidationFailed
+from apikeys.domain.key_rules import KeyStatus
 from apikeys.domain.privileges import actions
 from apikeys.infra import caching
 from apikeys.infra.deferred import after_response
-from apikeys.models import ApiKey, KeyType
+from apikeys.models import ApiKey
 from apikeys.query import name_filter
 from apikeys.records import audit, usage
 from apikeys.services import tokens
@@ -33,9 +36,9 @@ INVALIDATE_FIELDS = {"ids", "id", "name", "username", "realm_name", "owner"}
 def parse_invalidate(body: Any) -> dict[str, Any]:
     body = require_object(body, "invalidate_api_key")
     reject_unknown_fields(body, INVALIDATE_FIELDS, "invalidate_api_key")
-    for field in ("id", "name", "username", "realm_name"):
-        if body.get(field) is not None and not isinstance(body[field], str):
-            raise ParseFailed(f"[invalidate_api_key] field [{field}] must be a string")
+    for selector in ("id", "name", "username", "realm_name"):
+        if body.get(selector) is not None and not isinstance(body[selector], str):
+            raise ParseFailed(f"[invalidate_api_key] field [{selector}] must be a string")
     ids = body.get("ids")
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
         raise ParseFailed("[invalidate_api_key] field [ids] must be an array of strings")
@@ -92,63 +95,72 @@ def invalidation_scope(principal: Principal, selectors: Mapping[str, Any]) -> Qu
     return scope
 
 
-def invalidate_api_keys(principal: Principal, body: Any) -> dict[str, Any]:
+def invalidate_api_keys(principal: Principal, body: Any) -> Invalidation:
     selectors = parse_invalidate(body)
     return invalidate_keys(invalidation_scope(principal, selectors), selectors["ids"], principal)
 
 
-def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal) -> dict[str, Any]:
-    """Invalidate the keys of `scope` (restricted to `ids` when given): one set-based transaction."""
+@dataclass
+class Invalidation:
+    """What an invalidation did, id by id: newly invalidated, invalidated before, or refused (and why)."""
+
+    invalidated: list[str] = field(default_factory=list)
+    previously: list[str] = field(default_factory=list)
+    refused: dict[str, Refusal] = field(default_factory=dict)
+
+
+class KeyRow(NamedTuple):
+    """What the delete rule reads of a key, without loading the whole row (10,000 keys at a time)."""
+
+    id: str
+    name: str
+    owner_id: int
+    type: str
+    managed: bool
+    rolled_to: str | None
+    invalidated: bool
+    expiration: datetime | None
+
+    def status(self, now: datetime | None = None) -> KeyStatus:
+        return KeyStatus.of(self, now or timezone.now())
+
+
+def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal) -> Invalidation:
+    """Invalidate the keys of `scope` (restricted to `ids` when given) that `delete_refusal` allows: one
+    set-based transaction. Keys it refuses are left alone and reported, an invalidated one as before."""
     now = now_ms()
-    newly: list[str] = []
-    before: list[str] = []
-    errors: list[dict[str, str]] = []
-    may_invalidate_cross_cluster = principal.has_cluster("manage_security")
-    columns = ("id", "invalidated", "name", "type")
+    outcome = Invalidation()
     with transaction.atomic():
         if ids is None:
-            rows = list(scope.select_for_update().values_list(*columns))
+            rows = [KeyRow(*row) for row in scope.select_for_update().values_list(*KeyRow._fields)]
         else:
             rows = []
             for chunk in by_ids(scope.select_for_update(), list(dict.fromkeys(ids))):
-                rows += list(chunk.values_list(*columns))
+                rows += [KeyRow(*row) for row in chunk.values_list(*KeyRow._fields)]
         names = {}
-        for key_id, invalidated, name, key_type in rows:
-            if key_type == KeyType.CROSS_CLUSTER and not may_invalidate_cross_cluster:
-                errors.append(cross_cluster_refusal(key_id))
-                continue
-            (before if invalidated else newly).append(key_id)
-            names[key_id] = name
-        for chunk in by_ids(ApiKey.objects.all(), newly):
+        for row in rows:
+            refusal = delete_refusal(principal, row, now)
+            if refusal is Refusal.INVALIDATED:
+                outcome.previously.append(row.id)
+            elif refusal is not None:
+                outcome.refused[row.id] = refusal
+            else:
+                outcome.invalidated.append(row.id)
+                names[row.id] = row.name
+        for chunk in by_ids(ApiKey.objects.all(), outcome.invalidated):
             chunk.update(invalidated=True, invalidation=now)
-        if newly:
+        if outcome.invalidated:
             audit.record_many(
                 audit.Action.INVALIDATE,
                 principal.user.username,
-                [(i, names[i]) for i in newly],
+                [(i, names[i]) for i in outcome.invalidated],
                 principal.client_address,
             )
-            keys_written(newly)
+            keys_written(outcome.invalidated)
             transaction.on_commit(lambda: after_response(purge_if_due))
-    if newly:
-        log.info("api keys invalidated count=%d by=%s", len(newly), principal.user.username)
-    out: dict[str, Any] = {
-        "invalidated_api_keys": newly,
-        "previously_invalidated_api_keys": before,
-        "error_count": len(errors),
-    }
-    if errors:
-        out["error_details"] = errors
-    return out
-
-
-def cross_cluster_refusal(key_id: str) -> dict[str, str]:
-    """Why a key is left alone: only `manage_security` invalidates cross-cluster keys (`manage_api_key` does not)."""
-    return {
-        "type": "security_exception",
-        "reason": f"Cannot invalidate cross-cluster API key [{key_id}]. "
-        "This requires [manage_security] cluster privilege or higher",
-    }
+    if outcome.invalidated:
+        log.info("api keys invalidated count=%d by=%s", len(outcome.invalidated), principal.user.username)
+    return outcome
 
 
 def purge_if_due() -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from apikeys.access.permissions import visible_keys
 from apikeys.access.principals import Principal
 from apikeys.domain.durations import epoch_millis
 from apikeys.domain.errors import ApiError, NotFound, ValidationFailed
@@ -21,7 +22,7 @@ from apikeys.records import usage
 def readable_keys(principal: Principal) -> QuerySet[ApiKey]:
     """What the query API searches: every key for readers of all keys, the caller's own for
     `manage_own_api_key`."""
-    keys = principal.visible_keys()
+    keys = visible_keys(principal)
     if keys is None:
         raise principal.denied(actions.API_KEY_QUERY, own=True)
     return keys

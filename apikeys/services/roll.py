@@ -9,14 +9,15 @@ from typing import Any
 
 from django.db import transaction
 
+from apikeys.access.permissions import Refusal, Refused, roll_refusal
 from apikeys.access.principals import Principal
 from apikeys.domain.durations import iso_timestamp, now_ms, parse_duration
-from apikeys.domain.errors import ApiError, ValidationFailed
+from apikeys.domain.errors import ValidationFailed
 from apikeys.models import ApiKey, KeyType
 from apikeys.records import audit
 from apikeys.services.create import CreatedKey, insert_key
 from apikeys.services.lifetime import successor_expiration
-from apikeys.services.update import UpdateRefusal, check_caller, not_found, refusal_error, update_refusal
+from apikeys.services.update import check_caller
 from apikeys.services.validation import KeyRequest, reject_unknown_fields, require_object
 from apikeys.services.writes import keys_written
 
@@ -52,12 +53,10 @@ def roll_api_key(principal: Principal, key_id: str, body: Any) -> CreatedKey:
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().filter(pk=key_id, owner=principal.user).first()
         if key is None:
-            raise not_found(key_id)
+            raise Refused(Refusal.NOT_FOUND, key_id, verb="roll")
         now = now_ms()
-        if refusal := update_refusal(principal, key, now, rolling=True):
-            if refusal is UpdateRefusal.ROLLED:
-                raise ApiError(f"API key [{key.id}] has already been rolled: its successor is [{key.rolled_to}]")
-            raise refusal_error(refusal, principal, key.id, key.type, verb="roll")
+        if refusal := roll_refusal(principal, key, now):
+            raise Refused(refusal, key.id, key.type, verb="roll", successor=key.rolled_to or "")
         request = KeyRequest(
             name=key.name,
             expiration=successor_expiration(key, now),

@@ -1,5 +1,5 @@
-"""Console views: thin – parse a form, call one service or query, render a page or an htmx fragment. `common`
-(what they share), `sign_in`, `key_list` (the list and deleting), `create`, `key_page`, `roll`, `audit`."""
+"""Console views: thin – parse a form, call one service or read model, render a page or an htmx fragment (what
+they share: `console/pages.py`; how they say things: `console/presenters.py`). `sign_in`, `key_list` (the list and deleting), `create`, `key_page`, `roll`, `audit`."""
 
 from apikeys.console.views.audit import audit_log
 from apikeys.console.views.create import create_key, validate_json

@@ -8,8 +8,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from apikeys.access.permissions import audit_refusal
 from apikeys.access.principals import Principal
 from apikeys.console.forms import AuditFilterForm
+from apikeys.console.presenters import NO_AUDIT_PRIVILEGE
 
 AUDIT_PAGE_SIZE = 50
 
@@ -17,8 +19,8 @@ AUDIT_PAGE_SIZE = 50
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     principal = Principal.signed_in(request)
-    if not principal.has_cluster("manage_security"):
-        raise PermissionDenied("Only administrators can read the audit log")
+    if audit_refusal(principal):
+        raise PermissionDenied(NO_AUDIT_PRIVILEGE)
     filters = AuditFilterForm(request.GET)
     events = filters.events()
     paginator = Paginator(events, AUDIT_PAGE_SIZE)

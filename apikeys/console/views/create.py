@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -16,9 +14,9 @@ from apikeys import services
 from apikeys.access.principals import Principal
 from apikeys.console.forms import BOILERPLATES, EDITORS, CreateKeyForm, json_field_value, pretty
 from apikeys.console.jsontext import JsonProblem
-from apikeys.console.views.common import KEYS_CHANGED, render_page_or_fragment
+from apikeys.console.pages import KEYS_CHANGED, render_page_or_fragment
+from apikeys.console.presenters import key_formats
 from apikeys.domain.errors import ApiError
-from apikeys.models import KeyType
 
 
 @login_required
@@ -51,21 +49,6 @@ def create_key(request: HttpRequest) -> HttpResponse:
             request, "apikeys/create.html", "apikeys/_create_form.html", context, status=status
         )
     return render_page_or_fragment(request, "apikeys/create.html", "apikeys/_create_flyout.html", context)
-
-
-def key_formats(created: services.CreatedKey, request: HttpRequest) -> dict[str, str]:
-    """The ways to copy a new key. A cross-cluster key goes into a remote cluster's keystore, encoded: it
-    cannot call this API, so there is no `curl` line to try, nor Beats or Logstash forms."""
-    if created.key.type == KeyType.CROSS_CLUSTER:
-        return {"encoded": created.encoded, "json": json.dumps(created.to_dict())}
-    return {
-        "encoded": created.encoded,
-        "beats": f"{created.key.id}:{created.secret}",
-        "logstash": f"{created.key.id}:{created.secret}",
-        "json": json.dumps(created.to_dict()),
-        "curl": f'curl "{request.build_absolute_uri("/").rstrip("/")}/_security/_authenticate" '
-        f'-H "Authorization: ApiKey {created.encoded}"',
-    }
 
 
 @login_required

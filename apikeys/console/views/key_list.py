@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,17 +15,17 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from apikeys import services
+from apikeys.access.permissions import Refusal, delete_refusal, may_delete_all_matching_a_state, may_delete_any
 from apikeys.access.principals import Principal
 from apikeys.console.forms import KeyFilterForm
+from apikeys.console.pages import render_page_or_fragment
+from apikeys.console.presenters import NO_BULK_DELETE, NO_KEY_PRIVILEGE, deletion_messages
 from apikeys.console.tables import ApiKeyTable
-from apikeys.console.views.common import render_page_or_fragment
-from apikeys.domain.key_rules import KeyStatus, not_used
 from apikeys.models import ApiKey
-from apikeys.query import compile_query
-from apikeys.readmodels.listing import CROSS_CLUSTER_CLAUSE, DEFAULT_SORT, PER_PAGE_CHOICES, KeyListing
+from apikeys.readmodels.deletion import DeleteMode, deletion, preview
+from apikeys.readmodels.listing import DEFAULT_SORT, PER_PAGE_CHOICES, KeyListing
 from apikeys.records import usage
 
-MAX_LISTED_NAMES = 50
 SPARKLINE_DAYS = 7
 
 
@@ -51,15 +50,14 @@ def key_list(request: HttpRequest) -> HttpResponse:
     )
     if not listing.allowed:
         return render(request, "apikeys/list.html", {"not_allowed": True})
-    deletable = principal.deletable_keys()
-    owner_id = request.user.pk
+    now = timezone.now()
     page_keys = listing.page_keys()
     table = ApiKeyTable(
         page_keys,
         query=request.GET,
         order_by=listing.sort,
         show_owner=principal.can_read_all_keys,
-        can_delete=lambda key: deletable is not None and (principal.can_manage_all_keys or key.owner_id == owner_id),
+        can_delete=lambda key: delete_refusal(principal, key, now) is None,
         usage=usage.daily_totals([key.id for key in page_keys], SPARKLINE_DAYS),
     )
     context = {
@@ -71,8 +69,8 @@ def key_list(request: HttpRequest) -> HttpResponse:
         "owner_options": filters.owner_options(listing.counts["owners"]),
         "has_any_key": listing.has_any_key(),
         "can_create": principal.can_manage_own_keys,
-        "can_delete": deletable is not None,
-        "can_delete_expired": principal.can_manage_all_keys,
+        "can_delete": may_delete_any(principal),
+        "can_delete_expired": may_delete_all_matching_a_state(principal),
         "unused_days": settings.APIKEYS_UNUSED_DAYS,
         "own_keys_only": not principal.can_read_all_keys,
         "show_owner": principal.can_read_all_keys,
@@ -85,26 +83,16 @@ def key_list(request: HttpRequest) -> HttpResponse:
     return render(request, "apikeys/list.html", context)
 
 
-def _delete_scope(principal: Principal, params) -> tuple[QuerySet, list[str] | None, str]:
-    """The keys a delete request means: checked ids, every key matching the search, or every expired key."""
-    deletable = principal.deletable_keys()
-    if deletable is None:
-        raise PermissionDenied("You do not have permission to manage API keys")
-    deletable = deletable.without_status(KeyStatus.INVALIDATED)
-    if params.get("expired") == "1":
-        if not principal.can_manage_all_keys:
-            raise PermissionDenied("Only administrators can delete all expired API keys")
-        return deletable.expired(), None, "expired"
-    if params.get("unused") == "1":
-        if not principal.can_manage_all_keys:
-            raise PermissionDenied("Only administrators can delete all unused API keys")
-        return deletable.filter(not_used().q(timezone.now())), None, "unused"
-    if params.get("all") == "1":
-        return deletable.filter(compile_query(KeyFilterForm(params).filters().query())), None, "matching"
-    ids = [i for i in params.getlist("id") if i]
-    if not ids:
-        raise Http404("Choose the API keys to delete")
-    return deletable, ids, "ids"
+DELETE_MODES = (DeleteMode.EXPIRED, DeleteMode.UNUSED)
+
+
+def _delete_mode(params) -> DeleteMode:
+    """Which keys a delete request means: every expired or unused key, every key matching the search, or the
+    checked ids (the default)."""
+    for mode in DELETE_MODES:
+        if params.get(mode.value) == "1":
+            return mode
+    return DeleteMode.MATCHING if params.get("all") == "1" else DeleteMode.IDS
 
 
 @login_required
@@ -113,38 +101,36 @@ def _delete_scope(principal: Principal, params) -> tuple[QuerySet, list[str] | N
 def delete_keys(request: HttpRequest) -> HttpResponse:
     principal = Principal.signed_in(request)
     params = request.POST if request.method == "POST" else request.GET
-    scope, ids, mode = _delete_scope(principal, params)
+    mode = _delete_mode(params)
+    ids = [i for i in params.getlist("id") if i]
+    if mode is DeleteMode.IDS and not ids:
+        raise Http404("Choose the API keys to delete")
+    now = timezone.now()
+    chosen = deletion(principal, mode, ids, KeyFilterForm(params).filters().query(), now)
+    if isinstance(chosen, Refusal):
+        raise PermissionDenied(NO_BULK_DELETE.get(mode, NO_KEY_PRIVILEGE))
     if request.method == "POST":
-        result = services.invalidate_keys(scope, ids, principal)
-        deleted = result["invalidated_api_keys"]
-        if len(deleted) == 1:
-            name = ApiKey.objects.filter(pk=deleted[0]).values_list("name", flat=True).first()
-            messages.success(request, f"Deleted API key '{name}'")
-        else:
-            messages.success(request, f"Deleted {len(deleted):,} API keys")
-        refused = [detail["reason"] for detail in result.get("error_details", [])]
-        failed = [i for i in (ids or []) if i not in deleted and not any(i in reason for reason in refused)]
-        for reason in refused:
-            messages.error(request, f"Could not delete: {reason}")
-        if failed:
-            messages.error(
-                request, "Could not delete: " + ", ".join(failed) + " (not found, already deleted or not yours)"
-            )
+        outcome = services.invalidate_keys(chosen.scope, chosen.ids, principal)
+        named = [*outcome.invalidated[:1], *outcome.refused]
+        names = dict(ApiKey.objects.filter(pk__in=named).values_list("id", "name")) if named else {}
+        done, refused = deletion_messages(outcome, names, chosen.ids)
+        if done:
+            messages.success(request, done)
+        for line in refused:
+            messages.error(request, line)
         target = reverse("key_list") + (f"?{params.get('return_query')}" if params.get("return_query") else "")
         if request.htmx:
             return HttpResponseClientRedirect(target)
         return redirect(target)
-    chosen = scope.filter(pk__in=ids) if ids else scope
-    count = chosen.count()
-    listed = list(chosen.order_by("name", "id").values_list("name", flat=True)[:MAX_LISTED_NAMES])
+    shown = preview(principal, chosen, now)
     context = {
-        "count": count,
-        "names": listed,
-        "more": count - len(listed),
-        "managed_included": chosen.filter(managed=True).exists(),
-        "cross_cluster_included": chosen.filter(compile_query(CROSS_CLUSTER_CLAUSE)).exists(),
-        "ids": ids or [],
-        "mode": mode,
+        "count": shown.count,
+        "names": shown.names,
+        "more": shown.more,
+        "managed_included": shown.managed_included,
+        "cross_cluster_included": shown.cross_cluster_included,
+        "ids": ids,
+        "mode": mode.value,
         "params": params,
         "return_query": params.get("return_query", ""),
         "unused_days": settings.APIKEYS_UNUSED_DAYS,

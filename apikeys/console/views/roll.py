@@ -7,20 +7,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from apikeys import services
+from apikeys.access.permissions import Refused, roll_refusal
 from apikeys.access.principals import Principal
 from apikeys.console.forms import RollKeyForm
-from apikeys.console.tables import relative_time
-from apikeys.console.views.common import render_page_or_fragment, visible_key_or_404
-from apikeys.console.views.create import key_formats
-from apikeys.console.views.key_page import read_only_reason
+from apikeys.console.pages import render_page_or_fragment, visible_key_or_404
+from apikeys.console.presenters import key_formats, old_key_stops, read_only_reason
 from apikeys.domain.errors import ApiError
 from apikeys.models import ApiKey
-from apikeys.services import update_refusal
 
 
 @login_required
@@ -29,13 +26,18 @@ from apikeys.services import update_refusal
 def roll_key(request: HttpRequest, key_id: str) -> HttpResponse:
     principal = Principal.signed_in(request)
     key = visible_key_or_404(principal, key_id)
-    if request.method == "GET" and (refusal := update_refusal(principal, key, rolling=True)):
+    refusal = roll_refusal(principal, key)
+    if request.method == "GET" and refusal:
         raise PermissionDenied(read_only_reason(refusal, key))
     form = RollKeyForm(request.POST or None)
     context = {"key": key, "form": form}
+    if refusal and form.is_valid():
+        form.add_error(None, read_only_reason(refusal, key))  # the dialog was opened before someone changed it
     if request.method == "POST" and form.is_valid():
         try:
             created = services.roll_api_key(principal, key.id, form.to_body())
+        except Refused as refused:
+            form.add_error(None, read_only_reason(refused.refusal, key))
         except ApiError as error:
             form.add_error(None, error.message)
         else:
@@ -45,16 +47,10 @@ def roll_key(request: HttpRequest, key_id: str) -> HttpResponse:
                 heading=f"Rolled API key '{key.name}'",
                 heading_id="roll-title",
                 done_url=reverse("key_detail", args=[key.id]),
-                old_key_stops=_stops(ApiKey.objects.get(pk=key.id)),
+                old_key_stops=old_key_stops(ApiKey.objects.get(pk=key.id)),
             )
             return render_page_or_fragment(request, "apikeys/roll.html", "apikeys/_created.html", context)
     # htmx swaps only 2xx answers: the dialog gets its errors with a 200, a plain form post a 400.
     status = 400 if request.method == "POST" and not request.htmx else 200
     fragment = "apikeys/_roll_form.html" if request.method == "POST" else "apikeys/_roll_dialog.html"
     return render_page_or_fragment(request, "apikeys/roll.html", fragment, context, status=status)
-
-
-def _stops(old: ApiKey) -> str:
-    if old.is_expired():
-        return "The old key has stopped working."
-    return format_html("The old key stops working {}.", relative_time(old.expiration))

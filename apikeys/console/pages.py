@@ -1,5 +1,5 @@
 """What every console view shares: rendering a page or its htmx fragment, the keys-changed event, a key the
-signed-in user may see."""
+signed-in user may see (else 404)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from apikeys.access.principals import Principal
 from apikeys.models import ApiKey
+from apikeys.readmodels.key_page import visible_key
 
 KEYS_CHANGED = "apikeys-changed"
 
@@ -21,8 +22,7 @@ def render_page_or_fragment(
 
 
 def visible_key_or_404(principal: Principal, key_id: str) -> ApiKey:
-    visible = principal.visible_keys()
-    key = visible.select_related("owner").filter(pk=key_id).first() if visible is not None else None
+    key = visible_key(principal, key_id)
     if key is None:
         raise Http404("No such API key")
     return key
