@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import URLResolver, get_resolver, resolve
 from jsonschema import Draft202012Validator
@@ -19,7 +21,10 @@ from apikeys import query, services
 from apikeys.api import COMMON_PARAMS, openapi_view
 from apikeys.api import urls as api_urls
 from apikeys.domain.privileges import HAS_PRIVILEGES_SCHEMA, ROLE_DESCRIPTOR_SCHEMA
-from apikeys.services import accounts, tokens
+from apikeys.models import KeyType
+from apikeys.query.dsl import CLAUSES
+from apikeys.records.usage import INTERVALS, Refusal
+from apikeys.services import accounts, app_privileges, create, roll, tokens
 from tests.conftest import OWN_KEYS_ROLE, basic
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")
@@ -222,10 +227,64 @@ def test_it_declares_api_key_and_basic_authentication(document):
         ("InvalidateTokenRequest", tokens.INVALIDATE_TOKEN_FIELDS),
         ("QueryRequest", query.SEARCH_FIELDS),
         ("PutUserRequest", accounts.USER_FIELDS),
+        ("PrivilegeDefinition", app_privileges.PRIVILEGE_FIELDS),
+        ("RollApiKeyRequest", roll.ROLL_FIELDS),
     ],
 )
 def test_it_documents_the_fields_each_request_body_accepts(document, schema, fields):
     assert set(document["components"]["schemas"][schema]["properties"]) == fields
+
+
+@pytest.mark.parametrize(
+    ("where", "values"),
+    [
+        (("ApiKey", "properties", "type", "enum"), KeyType.values),
+        (("GrantRequest", "properties", "grant_type", "enum"), list(create.GRANT_CREDENTIALS)),
+        (("TokenRequest", "properties", "grant_type", "enum"), list(tokens.GRANT_FIELDS)),
+        (("UsageResponse", "properties", "interval", "enum"), list(INTERVALS)),
+        (("UsageRefusals", "propertyNames", "enum"), Refusal.values),
+    ],
+)
+def test_it_enumerates_what_the_code_enumerates(document, where, values):
+    schema = document["components"]["schemas"]
+    for step in where:
+        schema = schema[step]
+    assert schema == values
+
+
+def test_it_names_every_query_clause_and_field(document):
+    described = document["components"]["schemas"]["QueryRequest"]["properties"]["query"]["anyOf"][0]["description"]
+    assert all(name in described for name in [*CLAUSES, *query.FIELDS])
+
+
+def test_it_names_only_settings_that_exist(document):
+    named = set(re.findall(r"APIKEYS_[A-Z_]+", json.dumps(document)))
+    assert named
+    assert {name for name in named if not hasattr(settings, name)} == set()
+
+
+def usage_params(document: dict[str, Any]) -> dict[str, Any]:
+    """The usage endpoint's query parameters: name -> schema."""
+    operation = document["paths"]["/_security/api_key/{key_id}/_usage"]["get"]
+    return {p["name"]: p["schema"] for p in (resolve_ref(document, p) for p in operation["parameters"])}
+
+
+def test_it_documents_the_usage_defaults_the_api_applies(api, alice, document):
+    key = create_key(api, alice)
+    response = api("GET", f"/_security/api_key/{key['id']}/_usage", basic(alice))
+    params = usage_params(document)
+    assert response.json()["interval"] == params["interval"]["default"]
+    assert len(response.json()["buckets"]) == params["days"]["default"]
+    check_answer(document, "/_security/api_key/{key_id}/_usage", "get", response)
+
+
+def test_it_documents_the_longest_usage_period_the_api_accepts(api, alice, document):
+    key = create_key(api, alice)
+    params = usage_params(document)
+    longest = params["days"]["maximum"]
+    url = f"/_security/api_key/{key['id']}/_usage"
+    assert api("GET", url, basic(alice), days=longest).status_code == 200
+    assert api("GET", url, basic(alice), days=longest + 1).status_code == 400
 
 
 def test_it_reuses_the_role_descriptor_schema_the_api_validates_with(document):

@@ -32,7 +32,7 @@ def compile_query(query: Any) -> Q:
     if not isinstance(query, Mapping) or len(query) != 1:
         raise QueryError("[query] must be an object with exactly one query clause", "parsing_exception")
     ((clause, body),) = query.items()
-    compiler = _CLAUSES.get(clause)
+    compiler = CLAUSES.get(clause)
     if compiler is None:
         raise QueryError(f"Query type [{clause}] is not currently supported in this context")
     # An empty Q matches every row when filtered on, but vanishes from an OR (`Q(x) | Q()` is `Q(x)`) and
@@ -301,7 +301,7 @@ def _simple_query_string(body: Any) -> Q:
     return result
 
 
-_CLAUSES = {
+CLAUSES = {
     "match_all": _match_all,
     "ids": _ids,
     "term": _term_clause,

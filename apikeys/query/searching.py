@@ -19,6 +19,7 @@ from apikeys.query.fields import FIELDS
 from apikeys.query.sort import SEARCH_AFTER_SHAPE, SortKey, apply_sort, parse_sort
 
 MAX_RESULT_WINDOW = 10_000
+DEFAULT_SIZE = 10
 
 
 SEARCH_FIELDS = {"query", "from", "size", "sort", "search_after", "aggs", "aggregations"}
@@ -70,7 +71,7 @@ def search(queryset: QuerySet, body: Mapping[str, Any], typed_keys: bool = False
     if "aggs" in body and "aggregations" in body:
         raise QueryError("Duplicate field [aggregations]: use only one of [aggs] and [aggregations]")
     start = _non_negative_int("from", body.get("from", 0))
-    size = _non_negative_int("size", body.get("size", 10))
+    size = _non_negative_int("size", body.get("size", DEFAULT_SIZE))
     if start + size > MAX_RESULT_WINDOW:
         raise QueryError(
             f"Result window is too large, from + size must be less than or equal to: [{MAX_RESULT_WINDOW}] but was "

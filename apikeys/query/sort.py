@@ -16,6 +16,7 @@ from apikeys.query.datemath import parse_date
 from apikeys.query.fields import Field, keyword, parse_bool, resolve_field
 
 SORT_OPTIONS = {"order", "missing", "unmapped_type", "format"}
+SORT_ORDERS = ("asc", "desc")
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def parse_sort(sort: Any) -> list[SortKey]:
             raise QueryError(f"[sort] malformed entry [{item}]", "parsing_exception")
         if name == "id" or name == "_id":
             raise QueryError("Field [id] is not allowed for sorting; sort on another field (ties are broken by id)")
-        if order not in ("asc", "desc"):
+        if order not in SORT_ORDERS:
             raise QueryError(f"[sort] unknown order [{order}]; use [asc] or [desc]")
         keys.append(SortKey(resolve_field(name), order == "desc"))
     return keys

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 APPLICATION_PREFIX = re.compile(r"[a-z][A-Za-z0-9]*")
 VISIBLE_ASCII = re.compile(r"[\x21-\x7e]*")
 FILENAME_FORBIDDEN = '\\/*?"<>| ,'
+# An action names an action (`data:read/*`) or a pattern: it holds one of these.
+ACTION_CHARACTERS = "/*:"
 PRIVILEGE_FIELDS = {"application", "name", "actions", "metadata"}
 
 
@@ -76,8 +78,10 @@ def _parse(body: Any) -> list[tuple[str, str, list[str], dict[str, Any]]]:
             if not found_actions:
                 problems.append("Application privileges must have at least one action")
             for action in found_actions:
-                if not VISIBLE_ASCII.fullmatch(action) or not any(c in action for c in "/:*"):
-                    problems.append(f"Application privilege actions must contain one of [/*:] (found '{action}')")
+                if not VISIBLE_ASCII.fullmatch(action) or not any(c in action for c in ACTION_CHARACTERS):
+                    problems.append(
+                        f"Application privilege actions must contain one of [{ACTION_CHARACTERS}] (found '{action}')"
+                    )
             if any(key.startswith("_") for key in metadata):
                 problems.append(f"metadata keys may not start with [_] (in privilege {application} {name})")
             parsed.append((application, name, found_actions, dict(metadata)))

@@ -84,13 +84,15 @@ def get_api_keys(principal: Principal, selectors: KeySelectors) -> list[ApiKey]:
 
 
 MAX_USAGE_DAYS = 90
+DEFAULT_USAGE_DAYS = 30
+DEFAULT_USAGE_INTERVAL = "1d"
 
 
 def key_usage(principal: Principal, key_id: str, days: str | None, interval: str | None) -> dict[str, Any]:
     """A key's usage (our extension): its counts over the last `days` (1 to 90, default 30) in buckets of
     `interval` (`1h` or `1d`, default `1d`), for whoever may see the key."""
-    days = "30" if days is None else days
-    interval = "1d" if interval is None else interval
+    days = str(DEFAULT_USAGE_DAYS) if days is None else days
+    interval = DEFAULT_USAGE_INTERVAL if interval is None else interval
     if not days.isdigit() or not 1 <= int(days) <= MAX_USAGE_DAYS:
         raise ApiError(f"[days] must be a whole number from 1 to {MAX_USAGE_DAYS}, but was [{days}]")
     if interval not in usage.INTERVALS:

@@ -1,13 +1,15 @@
 """The OpenAPI 3.1 document of the JSON API, served at /openapi.json: every path of api_urls.py, with its
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
-shorthands and the answers every endpoint shares), `keys` (API key paths), `extensions` (ours: roll, usage), `security` (everything around
-them)."""
+shorthands and the answers every endpoint shares), `keys` (API key paths), `query` (the query API), `extensions`
+(ours: roll, usage), `security` (everything around them). Every enum, default, limit and field name is read from
+the code that enforces it, so the document cannot say one thing while the server does another."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apikeys.api.openapi import extensions, keys, parts, security
+from apikeys.api.openapi import extensions, keys, parts, query, security
+from apikeys.api.openapi.parts import PRODUCT_HEADER_NAME, PRODUCT_NAME
 
 
 def build_document() -> dict[str, Any]:
@@ -17,17 +19,17 @@ def build_document() -> dict[str, Any]:
             "title": "API key console: Elasticsearch-compatible security API",
             "version": "1.0.0",
             "description": "The paths, bodies and answers of Elasticsearch's security API for API keys, roles "
-            "and users. Every answer carries `X-Elastic-Product: Elasticsearch`.",
+            f"and users. Every answer carries `{PRODUCT_HEADER_NAME}: {PRODUCT_NAME}`.",
         },
         "security": [{"ApiKey": []}, {"basic": []}, {"bearer": []}],
         "tags": [{"name": name} for name in ("API keys", "Authentication", "Roles", "Users", "Application privileges")],
-        "paths": {**keys.paths(), **extensions.paths(), **security.paths()},
+        "paths": {**keys.paths(), **query.paths(), **extensions.paths(), **security.paths()},
         "components": {
-            "schemas": {**keys.SCHEMAS, **extensions.SCHEMAS, **security.SCHEMAS, **parts.SCHEMAS},
+            "schemas": {**keys.SCHEMAS, **query.SCHEMAS, **extensions.SCHEMAS, **security.SCHEMAS, **parts.SCHEMAS},
             "responses": parts.RESPONSES,
             "parameters": parts.PARAMETERS,
             "headers": {
-                "X-Elastic-Product": {"schema": {"const": "Elasticsearch"}, "description": "Always `Elasticsearch`."}
+                PRODUCT_HEADER_NAME: {"schema": {"const": PRODUCT_NAME}, "description": f"Always `{PRODUCT_NAME}`."}
             },
             "securitySchemes": {
                 "ApiKey": {

@@ -1,11 +1,11 @@
 """The paths of our extensions (Elasticsearch has no equivalent: each is marked `x-extension`): rolling a key,
-and a key's usage."""
+and a key's usage, with the grace periods, periods, intervals and refusal reasons of the code that serves them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apikeys.api.openapi.keys import TAG
+from apikeys.api.openapi.keys import KEY_ID_PARAM, TAG
 from apikeys.api.openapi.parts import (
     DURATION,
     KEY_ID,
@@ -17,11 +17,15 @@ from apikeys.api.openapi.parts import (
     nullable,
     operation,
     param_refs,
-    path_param,
     query_param,
     ref,
     response_ref,
 )
+from apikeys.records.usage import INTERVALS, Refusal
+from apikeys.services.reads import DEFAULT_USAGE_DAYS, DEFAULT_USAGE_INTERVAL, MAX_USAGE_DAYS
+from apikeys.services.roll import DEFAULT_GRACE_PERIOD, MAX_GRACE_PERIOD
+
+INTERVAL: Schema = {"enum": list(INTERVALS)}
 
 SCHEMAS: dict[str, Schema] = {
     "RollApiKeyRequest": closed(
@@ -29,8 +33,8 @@ SCHEMAS: dict[str, Schema] = {
             "grace_period": nullable(
                 {
                     **DURATION,
-                    "default": "24h",
-                    "description": "How long the old key keeps working: `0s` (it stops now) to `30d`.",
+                    "default": DEFAULT_GRACE_PERIOD,
+                    "description": f"How long the old key keeps working: `0s` (it stops now) to `{MAX_GRACE_PERIOD}`.",
                 }
             )
         }
@@ -38,7 +42,7 @@ SCHEMAS: dict[str, Schema] = {
     "UsageResponse": closed(
         {
             "id": KEY_ID,
-            "interval": {"enum": ["1h", "1d"]},
+            "interval": INTERVAL,
             "buckets": {
                 "type": "array",
                 "description": "Oldest first, every interval of the period (zeros included), whole UTC hours or days.",
@@ -62,26 +66,25 @@ SCHEMAS: dict[str, Schema] = {
     "UsageRefusals": {
         "type": "object",
         "description": "Refused requests by reason; reasons with none are omitted.",
-        "propertyNames": {
-            "enum": ["wrong_secret", "expired", "invalidated", "wrong_type", "owner_disabled", "throttled"]
-        },
+        "propertyNames": {"enum": list(Refusal.values)},
         "additionalProperties": {"type": "integer", "minimum": 1},
     },
 }
 
 
+REFUSALS = ", ".join(label.lower() for label in Refusal.labels)
+
+
 def paths() -> dict[str, Any]:
-    key_id = path_param("key_id", "The key id.")
-    tag = TAG
     return {
         "/_security/api_key/{key_id}/_roll": {
             "post": operation(
                 "rollApiKey",
-                tag,
+                TAG,
                 "Roll one of the caller's API keys: a successor now, the old key kept for a grace period",
                 answer("The successor, with its secret (as create), and `rolled_from`.", ref("CreateApiKeyResponse")),
-                body=json_body("RollApiKeyRequest", False, "Omitted: a grace period of 24 hours."),
-                params=[*param_refs(), key_id],
+                body=json_body("RollApiKeyRequest", False, f"Omitted: a grace period of `{DEFAULT_GRACE_PERIOD}`."),
+                params=[*param_refs(), KEY_ID_PARAM],
                 not_found=response_ref("NotFound"),
                 extension="The successor copies the key's name, type, role descriptors or access and metadata, "
                 "and lives as long as the key did, counted from now (within `APIKEYS_MAX_EXPIRATION`); its "
@@ -93,18 +96,22 @@ def paths() -> dict[str, Any]:
         "/_security/api_key/{key_id}/_usage": {
             "get": operation(
                 "getApiKeyUsage",
-                tag,
+                TAG,
                 "How often a key was used and refused, per hour or day",
                 answer("The key's counts over the period.", ref("UsageResponse")),
                 params=[
                     *param_refs(),
-                    key_id,
-                    query_param("days", {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}, "The period."),
-                    query_param("interval", {"enum": ["1h", "1d"], "default": "1d"}, "The size of a bucket."),
+                    KEY_ID_PARAM,
+                    query_param(
+                        "days",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_USAGE_DAYS, "default": DEFAULT_USAGE_DAYS},
+                        "The period.",
+                    ),
+                    query_param("interval", {**INTERVAL, "default": DEFAULT_USAGE_INTERVAL}, "The size of a bucket."),
                 ],
                 not_found=response_ref("NotFound"),
                 extension="Every authentication with the key's id is counted: successes, and refusals by reason "
-                "(wrong secret, expired, invalidated, wrong type, owner disabled, throttled). Counts reach the "
+                f"({REFUSALS}). Counts reach the "
                 "database at most every `APIKEYS_USAGE_FLUSH_SECONDS` from each worker; kept "
                 "`APIKEYS_USAGE_RETENTION_DAYS`. Visible to whoever may see the key.",
             )

@@ -1,4 +1,5 @@
-"""The API key paths of the OpenAPI document, and the schemas of their bodies and answers."""
+"""The API key paths of the OpenAPI document, and the schemas of their bodies and answers: the fields, key types,
+name limit and grant types are the services' own."""
 
 from __future__ import annotations
 
@@ -25,12 +26,15 @@ from apikeys.api.openapi.parts import (
     response_ref,
 )
 from apikeys.domain.privileges.cross_cluster import ACCESS_SCHEMA
+from apikeys.models import KeyType
+from apikeys.services import MAX_NAME_LENGTH
+from apikeys.services.create import GRANT_CREDENTIALS
 
 TAG = "API keys"
 API_KEY_PROPERTIES: dict[str, Schema] = {
     "id": KEY_ID,
     "name": {"type": "string"},
-    "type": {"enum": ["rest", "cross_cluster"]},
+    "type": {"enum": list(KeyType.values)},
     "creation": MILLIS,
     "expiration": {**MILLIS, "description": "Epoch milliseconds; omitted when the key never expires."},
     "invalidated": {"type": "boolean"},
@@ -68,11 +72,11 @@ API_KEY_REQUIRED = (
 NAME: Schema = {
     "type": "string",
     "minLength": 1,
-    "maxLength": 256,
+    "maxLength": MAX_NAME_LENGTH,
     "description": "No leading or trailing space, no leading `_`, no control characters.",
 }
-GRANT_CREDENTIALS: dict[str, Schema] = {
-    "grant_type": {"enum": ["password", "access_token"]},
+GRANT_PROPERTIES: dict[str, Schema] = {
+    "grant_type": {"enum": list(GRANT_CREDENTIALS)},
     "username": {"type": "string", "minLength": 1, "description": "With `password`: the user the key is for."},
     "password": {"type": "string", "minLength": 1},
     "access_token": {
@@ -82,36 +86,42 @@ GRANT_CREDENTIALS: dict[str, Schema] = {
     },
     "run_as": nullable({"type": "string", "description": "A user the granted user may run as: owns the key."}),
 }
-GRANT_RULES = [
-    {
-        "if": {"properties": {"grant_type": {"const": "password"}}},
-        "then": {"required": ["username", "password"], "not": {"required": ["access_token"]}},
-        "else": {"required": ["access_token"], "properties": {"username": False, "password": False}},
-    }
-]
-SORT_ORDER: Schema = {"enum": ["asc", "desc"]}
-SORT_ITEM: Schema = {
-    "anyOf": [
-        {"type": "string", "description": "A field name, ascending."},
+
+
+def grant_rules() -> list[Schema]:
+    """Per grant type, the credentials it needs; the other grant types' credentials are refused."""
+    credentials = {name for needed in GRANT_CREDENTIALS.values() for name in needed}
+    return [
         {
-            "type": "object",
-            "minProperties": 1,
-            "maxProperties": 1,
-            "additionalProperties": {
-                "anyOf": [
-                    SORT_ORDER,
-                    closed({"order": SORT_ORDER, "missing": {}, "unmapped_type": {}, "format": {}}),
-                ]
+            "if": {"properties": {"grant_type": {"const": grant_type}}, "required": ["grant_type"]},
+            "then": {
+                "required": list(needed),
+                "properties": {name: False for name in sorted(credentials - set(needed))},
             },
-        },
+        }
+        for grant_type, needed in GRANT_CREDENTIALS.items()
     ]
-}
+
+
+CREATE_EXPIRATION: Schema = nullable(
+    {
+        **DURATION,
+        "description": f"{DURATION['description']} Omitted or null: `APIKEYS_DEFAULT_EXPIRATION`, or never expires "
+        "when that is unset. At most `APIKEYS_MAX_EXPIRATION`.",
+    }
+)
+UPDATE_EXPIRATION: Schema = nullable(
+    {
+        **DURATION,
+        "description": f"{DURATION['description']} Omitted or null: unchanged. At most `APIKEYS_MAX_EXPIRATION`.",
+    }
+)
 UPDATE_PROPERTIES: dict[str, Schema] = {
     "role_descriptors": nullable(ref("RoleDescriptors")),
     "metadata": nullable(
         {**OBJECT, "description": "Replaces the whole metadata; top-level keys may not start with `_`."}
     ),
-    "expiration": nullable(DURATION),
+    "expiration": UPDATE_EXPIRATION,
 }
 
 
@@ -122,21 +132,10 @@ def access_schema() -> Schema:
 
 SCHEMAS: dict[str, Schema] = {
     "ApiKey": closed(API_KEY_PROPERTIES, API_KEY_REQUIRED),
-    "ApiKeyHit": closed(
-        {
-            **API_KEY_PROPERTIES,
-            "_sort": {
-                "type": "array",
-                "items": {"type": ["string", "integer", "boolean", "null"]},
-                "description": "Only when the query gave a `sort`: each sort value (dates in epoch ms), then the key id.",
-            },
-        },
-        API_KEY_REQUIRED,
-    ),
     "CreateApiKeyRequest": closed(
         {
             "name": NAME,
-            "expiration": nullable(DURATION),
+            "expiration": CREATE_EXPIRATION,
             "role_descriptors": nullable(ref("RoleDescriptors")),
             "metadata": nullable({**OBJECT, "description": "Top-level keys may not start with `_`."}),
         },
@@ -157,42 +156,13 @@ SCHEMAS: dict[str, Schema] = {
         ("id", "name", "api_key", "encoded"),
     ),
     "GetApiKeysResponse": closed({"api_keys": {"type": "array", "items": ref("ApiKey")}}, ("api_keys",)),
-    "QueryRequest": closed(
-        {
-            "query": nullable(
-                {
-                    "type": "object",
-                    "minProperties": 1,
-                    "maxProperties": 1,
-                    "description": "One clause: bool, match_all, ids, term, terms, prefix, wildcard, match, range, "
-                    "exists or simple_query_string, over name, type, username, realm_name, creation, expiration, "
-                    "invalidated, invalidation, metadata.<path>.",
-                }
-            ),
-            "from": {"type": "integer", "minimum": 0, "default": 0},
-            "size": {"type": "integer", "minimum": 0, "default": 10, "description": "`from + size` is at most 10,000."},
-            "sort": nullable({"anyOf": [SORT_ITEM, {"type": "array", "items": SORT_ITEM}]}),
-            "search_after": {"type": "array", "description": "The `_sort` of the last hit of the previous page."},
-            "aggs": {"type": "object", "additionalProperties": OBJECT},
-            "aggregations": {"type": "object", "additionalProperties": OBJECT},
-        }
-    ),
-    "QueryResponse": closed(
-        {
-            "total": {"type": "integer", "minimum": 0},
-            "count": {"type": "integer", "minimum": 0},
-            "api_keys": {"type": "array", "items": ref("ApiKeyHit")},
-            "aggregations": {**OBJECT, "description": "Only when the request asked for aggregations."},
-        },
-        ("total", "count", "api_keys"),
-    ),
     "UpdateRequest": closed(UPDATE_PROPERTIES),
     "Access": access_schema(),
     "CreateCrossClusterApiKeyRequest": closed(
         {
             "name": NAME,
             "access": ref("Access"),
-            "expiration": nullable(DURATION),
+            "expiration": CREATE_EXPIRATION,
             "metadata": nullable({**OBJECT, "description": "Top-level keys may not start with `_`."}),
         },
         ("name", "access"),
@@ -201,7 +171,7 @@ SCHEMAS: dict[str, Schema] = {
         {
             "access": nullable({"allOf": [ref("Access")], "description": "Replaces the whole access."}),
             "metadata": UPDATE_PROPERTIES["metadata"],
-            "expiration": nullable(DURATION),
+            "expiration": UPDATE_EXPIRATION,
         },
         minProperties=1,
         description="At least one of `access`, `metadata`, `expiration`; omitted fields stay.",
@@ -245,15 +215,15 @@ SCHEMAS: dict[str, Schema] = {
         ("invalidated_api_keys", "previously_invalidated_api_keys", "error_count"),
     ),
     "GrantRequest": closed(
-        {**GRANT_CREDENTIALS, "api_key": ref("CreateApiKeyRequest")}, ("grant_type", "api_key"), allOf=GRANT_RULES
+        {**GRANT_PROPERTIES, "api_key": ref("CreateApiKeyRequest")}, ("grant_type", "api_key"), allOf=grant_rules()
     ),
     "BulkGrantRequest": closed(
         {
-            **GRANT_CREDENTIALS,
+            **GRANT_PROPERTIES,
             "api_keys": {"type": "array", "minItems": 1, "items": ref("CreateApiKeyRequest")},
         },
         ("grant_type", "api_keys"),
-        allOf=GRANT_RULES,
+        allOf=grant_rules(),
     ),
     "BulkGrantResponse": closed(
         {"created": {"type": "array", "items": ref("CreateApiKeyResponse"), "description": "In request order."}},
@@ -284,29 +254,20 @@ def get_key_params() -> list[dict[str, Any]]:
     ]
 
 
-def query_params() -> list[dict[str, Any]]:
-    return param_refs("with_limited_by", "with_profile_uid") + [
-        query_param("typed_keys", FLAG, "Prefix aggregation names with their type (`sterms#name`)."),
-    ]
+KEY_ID_PARAM = path_param("key_id", "The key id.")
 
 
-def paths() -> dict[str, Any]:
+def key_paths() -> dict[str, Any]:
+    """Get, create, invalidate and update keys."""
     create = {
         "body": json_body("CreateApiKeyRequest", True),
         "ok": answer("The new key, with its secret.", ref("CreateApiKeyResponse")),
     }
-    key_id = path_param("key_id", "The key id.")
-    search = {
-        "ok": answer("The matching keys, a page of them.", ref("QueryResponse")),
-        "body": json_body("QueryRequest", False, "Omitted: every visible key, 10 at a time."),
-        "params": query_params(),
-    }
-    tag = TAG
     return {
         "/_security/api_key": {
             "get": operation(
                 "getApiKeys",
-                tag,
+                TAG,
                 "Get API keys",
                 answer("The keys the caller may see that match.", ref("GetApiKeysResponse")),
                 params=get_key_params(),
@@ -315,11 +276,11 @@ def paths() -> dict[str, Any]:
                     closed({"api_keys": {"type": "array", "maxItems": 0}}, ("api_keys",)),
                 ),
             ),
-            "post": operation("createApiKey", tag, "Create an API key", **create),
-            "put": operation("createApiKeyWithPut", tag, "Create an API key", **create),
+            "post": operation("createApiKey", TAG, "Create an API key", **create),
+            "put": operation("createApiKeyWithPut", TAG, "Create an API key", **create),
             "delete": operation(
                 "invalidateApiKeys",
-                tag,
+                TAG,
                 "Invalidate API keys",
                 answer("What was invalidated; nothing matched is not an error.", ref("InvalidateResponse")),
                 body=json_body("InvalidateRequest", True),
@@ -328,16 +289,35 @@ def paths() -> dict[str, Any]:
         "/_security/api_key/_bulk_update": {
             "post": operation(
                 "bulkUpdateApiKeys",
-                tag,
+                TAG,
                 "Update several of the caller's API keys",
                 answer("Per key: updated, unchanged, or an error.", ref("BulkUpdateResponse")),
                 body=json_body("BulkUpdateRequest", True),
             )
         },
+        "/_security/api_key/{key_id}": {
+            "put": operation(
+                "updateApiKey",
+                TAG,
+                "Update one of the caller's API keys",
+                answer("Whether anything changed.", ref("UpdateResponse")),
+                body=json_body(
+                    "UpdateRequest", False, "Omitted fields stay; omitted body: only re-snapshot the owner's roles."
+                ),
+                params=[*param_refs(), KEY_ID_PARAM],
+                not_found=response_ref("NotFound"),
+            )
+        },
+    }
+
+
+def grant_paths() -> dict[str, Any]:
+    """Keys made for another user, and the verified-key cache."""
+    return {
         "/_security/api_key/grant": {
             "post": operation(
                 "grantApiKey",
-                tag,
+                TAG,
                 "Create an API key for another user, given that user's password",
                 answer("The new key, with its secret.", ref("CreateApiKeyResponse")),
                 body=json_body("GrantRequest", True),
@@ -346,7 +326,7 @@ def paths() -> dict[str, Any]:
         "/_security/api_key/_bulk_grant": {
             "post": operation(
                 "bulkGrantApiKeys",
-                tag,
+                TAG,
                 "Create several API keys for another user, given that user's credentials once",
                 answer("The new keys, with their secrets, in request order.", ref("BulkGrantResponse")),
                 body=json_body("BulkGrantRequest", True),
@@ -355,29 +335,21 @@ def paths() -> dict[str, Any]:
         "/_security/api_key/{ids}/_clear_cache": {
             "post": operation(
                 "clearApiKeyCache",
-                tag,
+                TAG,
                 "Evict keys from the verified-key cache",
                 answer("Done.", ref("ClearCacheResponse")),
                 params=[*param_refs(), path_param("ids", "Comma-separated key ids, or `*` for every key.")],
             )
         },
-        "/_security/api_key/{key_id}": {
-            "put": operation(
-                "updateApiKey",
-                tag,
-                "Update one of the caller's API keys",
-                answer("Whether anything changed.", ref("UpdateResponse")),
-                body=json_body(
-                    "UpdateRequest", False, "Omitted fields stay; omitted body: only re-snapshot the owner's roles."
-                ),
-                params=[*param_refs(), key_id],
-                not_found=response_ref("NotFound"),
-            )
-        },
+    }
+
+
+def cross_cluster_paths() -> dict[str, Any]:
+    return {
         "/_security/cross_cluster/api_key": {
             "post": operation(
                 "createCrossClusterApiKey",
-                tag,
+                TAG,
                 "Create a cross-cluster API key (for a remote cluster; it cannot call this API)",
                 answer("The new key, with its secret.", ref("CreateApiKeyResponse")),
                 body=json_body("CreateCrossClusterApiKeyRequest", True),
@@ -386,16 +358,16 @@ def paths() -> dict[str, Any]:
         "/_security/cross_cluster/api_key/{key_id}": {
             "put": operation(
                 "updateCrossClusterApiKey",
-                tag,
+                TAG,
                 "Update one of the caller's cross-cluster API keys",
                 answer("Whether anything changed.", ref("UpdateResponse")),
                 body=json_body("UpdateCrossClusterApiKeyRequest", True),
-                params=[*param_refs(), key_id],
+                params=[*param_refs(), KEY_ID_PARAM],
                 not_found=response_ref("NotFound"),
             )
         },
-        "/_security/_query/api_key": {
-            "get": operation("queryApiKeys", tag, "Query API keys", **search),
-            "post": operation("queryApiKeysWithPost", tag, "Query API keys", **search),
-        },
     }
+
+
+def paths() -> dict[str, Any]:
+    return {**key_paths(), **grant_paths(), **cross_cluster_paths()}

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from apikeys.domain.errors import WWW_AUTHENTICATE
+from apikeys.api.wire import COMMON_PARAMS
+from apikeys.domain.durations import UNIT_SECONDS
+from apikeys.domain.errors import (
+    WWW_AUTHENTICATE,
+    AuthenticationFailed,
+    ContentTooLong,
+    Forbidden,
+    NotFound,
+    TooManyFailures,
+    ValidationFailed,
+)
+from apikeys.domain.keys import ID_BYTES, ID_PATTERN
+from apikeys.infra.http import PRODUCT_HEADER
 
 Schema = dict[str, Any]
 
@@ -31,13 +43,13 @@ MILLIS: Schema = {"type": "integer", "description": "Epoch milliseconds."}
 OBJECT: Schema = {"type": "object"}
 KEY_ID: Schema = {
     "type": "string",
-    "pattern": "^[A-Za-z0-9_-]{20}$",
-    "description": "20 characters of URL-safe base64.",
+    "pattern": f"^{ID_PATTERN.pattern}$",
+    # Base64 writes 3 bytes as 4 characters.
+    "description": f"{ID_BYTES * 4 // 3} characters of URL-safe base64.",
 }
 DURATION: Schema = {
     "type": "string",
-    "description": "A time value: an integer and a unit (`nanos micros ms s m h d`), e.g. `30m`, `7d`. "
-    "Omitted or null: the key never expires.",
+    "description": f"A time value: an integer and a unit (`{' '.join(UNIT_SECONDS)}`), e.g. `30m`, `7d`.",
     "examples": ["1d"],
 }
 BOOLEAN_MAP: Schema = {"type": "object", "additionalProperties": {"type": "boolean"}}
@@ -46,7 +58,7 @@ ERROR_CAUSE: Schema = {
     "type": "object",
     "required": ["type", "reason"],
     "properties": {
-        "type": {"type": "string", "examples": ["action_request_validation_exception"]},
+        "type": {"type": "string", "examples": [ValidationFailed.error_type]},
         "reason": {"type": "string"},
         "path": {"type": "string", "description": "Where in a role descriptor the problem is."},
     },
@@ -55,13 +67,14 @@ ERROR_CAUSE: Schema = {
 
 NOT_FOUND_EMPTY: Schema = {"type": "object", "maxProperties": 0}
 
-PRODUCT_HEADER = {"X-Elastic-Product": {"$ref": "#/components/headers/X-Elastic-Product"}}
+PRODUCT_HEADER_NAME, PRODUCT_NAME = PRODUCT_HEADER
+PRODUCT_HEADER_REF = {PRODUCT_HEADER_NAME: {"$ref": f"#/components/headers/{PRODUCT_HEADER_NAME}"}}
 
 
 def answer(description: str, schema: Schema, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "description": description,
-        "headers": {**PRODUCT_HEADER, **(headers or {})},
+        "headers": {**PRODUCT_HEADER_REF, **(headers or {})},
         "content": {"application/json": {"schema": schema}},
     }
 
@@ -73,18 +86,18 @@ def error_answer(description: str, headers: dict[str, Any] | None = None) -> dic
 RESPONSES: dict[str, Any] = {
     "BadRequest": error_answer("Malformed request: bad JSON, an unknown field or parameter, or a failed validation."),
     "Unauthenticated": error_answer(
-        "Missing or wrong credentials (`security_exception`).",
+        f"Missing or wrong credentials (`{AuthenticationFailed.error_type}`).",
         {"WWW-Authenticate": {"schema": {"const": WWW_AUTHENTICATE}, "description": "The schemes to retry with."}},
     ),
-    "Forbidden": error_answer("The caller lacks the privilege (`security_exception`)."),
-    "NotFound": error_answer("Not found (`resource_not_found_exception`)."),
+    "Forbidden": error_answer(f"The caller lacks the privilege (`{Forbidden.error_type}`)."),
+    "NotFound": error_answer(f"Not found (`{NotFound.error_type}`)."),
     "MethodNotAllowed": error_answer(
         "Another method than those this path accepts.",
         {"Allow": {"schema": {"type": "string"}, "description": "The accepted methods, comma-separated."}},
     ),
-    "ContentTooLarge": error_answer("The request body is over the size limit (`content_too_long_exception`)."),
+    "ContentTooLarge": error_answer(f"The request body is over the size limit (`{ContentTooLong.error_type}`)."),
     "TooManyRequests": error_answer(
-        "Too many failed authentications from this client or for this key id (`too_many_requests`).",
+        f"Too many failed authentications from this client or for this key id (`{TooManyFailures.error_type}`).",
         {
             "Retry-After": {
                 "schema": {"type": "integer", "minimum": 1},
@@ -125,7 +138,8 @@ PARAMETERS: dict[str, Any] = {
     "with_limited_by": query_param("with_limited_by", FLAG, "Include each key's `limited_by`."),
     "with_profile_uid": query_param("with_profile_uid", FLAG, "Accepted for compatibility; ignored."),
 }
-COMMON = ("pretty", "human", "error_trace", "refresh", "filter_path")
+# The parameters every endpoint takes, in the order above.
+COMMON = tuple(name for name in PARAMETERS if name in COMMON_PARAMS)
 
 
 def param_refs(*names: str) -> list[dict[str, str]]:

@@ -25,12 +25,18 @@ from apikeys.api.openapi.parts import (
     ref,
 )
 from apikeys.domain.privileges import HAS_PRIVILEGES_SCHEMA, ROLE_DESCRIPTOR_SCHEMA, ROLE_DESCRIPTORS_SCHEMA
+from apikeys.domain.privileges.descriptors import normalize
+from apikeys.services import tokens
+from apikeys.services.app_privileges import ACTION_CHARACTERS
 
 
 def role_descriptor_schema() -> Schema:
     """The privileges package's schema, embedded: `$schema` belongs only at the root of a schema document."""
     return {k: v for k, v in ROLE_DESCRIPTOR_SCHEMA.items() if k != "$schema"}
 
+
+# What every answer carries of a role: the normal form of an empty descriptor.
+NORMAL_ROLE = normalize({})
 
 SCHEMAS: dict[str, Schema] = {
     "RoleDescriptor": role_descriptor_schema(),
@@ -43,8 +49,8 @@ SCHEMAS: dict[str, Schema] = {
     "Role": {
         "description": "A role descriptor as answers carry it: normalized (`index` becomes `indices`, defaults filled in).",
         "allOf": [ref("RoleDescriptor")],
-        "required": ["cluster", "indices", "applications", "run_as", "metadata", "transient_metadata"],
-        "properties": {"index": False, "transient_metadata": {"const": {"enabled": True}}},
+        "required": list(NORMAL_ROLE),
+        "properties": {"index": False, "transient_metadata": {"const": NORMAL_ROLE["transient_metadata"]}},
     },
     "Roles": {
         "type": "object",
@@ -132,7 +138,8 @@ SCHEMAS: dict[str, Schema] = {
             "actions": {
                 **STRINGS,
                 "minItems": 1,
-                "description": "Each contains one of `/`, `*`, `:`; an action name (`data:read/*`) or pattern.",
+                "description": f"Each contains one of {', '.join(f'`{c}`' for c in ACTION_CHARACTERS)}; an action name "
+                "(`data:read/*`) or pattern.",
             },
             "metadata": {**OBJECT, "description": "Top-level keys may not start with `_`."},
         },
@@ -165,7 +172,7 @@ SCHEMAS: dict[str, Schema] = {
     },
     "TokenRequest": closed(
         {
-            "grant_type": {"enum": ["password", "client_credentials", "refresh_token"]},
+            "grant_type": {"enum": list(tokens.GRANT_FIELDS)},
             "username": {"type": "string", "description": "With `password`."},
             "password": {"type": "string", "description": "With `password`."},
             "refresh_token": {"type": "string", "description": "With `refresh_token`: used up by the refresh."},
@@ -182,7 +189,8 @@ SCHEMAS: dict[str, Schema] = {
             "scope": {"type": "string"},
             "refresh_token": {
                 "type": "string",
-                "description": "Not for `client_credentials`: one new pair, once, within 24 hours.",
+                "description": "Not for `client_credentials`: one new pair, once, within "
+                "`APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS`.",
             },
             "authentication": ref("AuthenticateResponse"),
         },
