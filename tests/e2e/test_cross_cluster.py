@@ -173,3 +173,31 @@ def test_without_javascript_a_cross_cluster_key_is_created_on_a_phone(nojs_admin
     expect(page.get_by_text("Created API key 'remote-no-js'")).to_be_visible()
     key = ApiKey.objects.get()
     assert key.type == KeyType.CROSS_CLUSTER and key.access["search"][0]["names"] == ["metrics-*"]
+
+
+def test_a_manager_without_manage_security_is_offered_no_delete_of_a_cross_cluster_key(
+    page: Page, live_server, admin, manager, screenshot
+):
+    new_key(admin, "personal-one")
+    remote = cross_cluster_key(admin, "remote-logs")
+    open_signed_in(page, live_server, manager)
+    personal_row = page.locator("table.keys tbody tr", has_text="personal-one")
+    remote_row = page.locator("table.keys tbody tr", has_text="remote-logs")
+    expect(personal_row.get_by_role("link", name="Delete personal-one")).to_be_visible()
+    expect(personal_row.get_by_role("checkbox", name="Select personal-one")).to_be_visible()
+    expect(remote_row.get_by_role("link", name="Delete remote-logs")).to_have_count(0)
+    expect(remote_row.get_by_role("checkbox")).to_have_count(0)
+    screenshot(page, "list-manager-cross-cluster")
+
+    # A delete posted anyway (a stale page, a hand-made request) is refused with its reason, and nothing changes.
+    token = json.loads(page.locator("body").get_attribute("hx-headers"))["X-CSRFToken"]
+    answer = page.request.post(
+        f"{live_server.url}/api-keys/delete/", form={"id": remote.id}, headers={"X-CSRFToken": token}
+    )
+    assert answer.ok
+    page.goto(live_server.url + "/")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Could not delete 'remote-logs': deleting a cross-cluster API key needs the manage_security privilege."
+    )
+    expect(page.get_by_role("status")).to_have_count(0)
+    assert not ApiKey.objects.get(pk=remote.id).invalidated
