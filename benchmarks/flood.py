@@ -26,8 +26,9 @@ from apikeys.access.principals import Principal
 from apikeys.models import AuditEvent, User
 from benchmarks.databases import LOG_DIR
 from benchmarks.fixtures import ADMIN_USERNAME, LARGE
-from benchmarks.load import HOST, env_number, gunicorn
+from benchmarks.load import HOST, gunicorn
 from benchmarks.measure import Outcome, backend_label, heading, ms, note, percentile, record, table
+from config import env
 
 ADDRESSES = 300
 FLOOD_THREADS = 12
@@ -139,9 +140,9 @@ def flood(port: int, key_id: str, seconds: float, rate: float, answers: multipro
 
 
 def main() -> None:
-    seconds = env_number("BENCH_FLOOD_SECONDS", 15)
-    rate = env_number("BENCH_FLOOD_RATE", 200)
-    workers = int(env_number("BENCH_FLOOD_WORKERS", 4))
+    seconds = env.number("BENCH_FLOOD_SECONDS", 15.0)
+    rate = env.number("BENCH_FLOOD_RATE", 200.0)
+    workers = env.integer("BENCH_FLOOD_WORKERS", 4)
     backend = backend_label()
     admin = Principal.for_user(User.objects.get(username=ADMIN_USERNAME))
     created = services.create_api_key(admin, {"name": "flood-valid"})

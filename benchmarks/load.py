@@ -44,6 +44,7 @@ from apikeys.records import usage
 from benchmarks.databases import LOG_DIR
 from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME, LARGE, PER_PAGE
 from benchmarks.measure import Outcome, backend_label, heading, ms, note, percentile, record, table
+from config import env
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only: the load never leaves this machine
@@ -81,10 +82,6 @@ class ClientPlan:
     verify_keys: list[tuple[str, str]]  # (key id, Authorization header)
     refuse_key: tuple[str, str]  # one of the verified keys' ids, with a wrong secret
     pools: list[list[str]]  # per thread: ids of keys it may invalidate
-
-
-def env_number(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
 
 
 def free_port() -> int:
@@ -164,9 +161,9 @@ def gunicorn(workers: int, log_path: Path) -> Iterator[Server]:
         *("--workers", str(workers), "--bind", f"{HOST}:{port}", "--access-logfile", "-"),
         *("--max-requests", "10000", "--max-requests-jitter", "1000"),
     ]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    server_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_serving(port, server)
             yield running
@@ -333,10 +330,10 @@ def report_usage(samples: list[Sample], check: UsageCheck, server: Server, log_p
 
 
 def main() -> None:
-    seconds = env_number("BENCH_LOAD_SECONDS", 30)
-    workers = int(env_number("BENCH_LOAD_WORKERS", 4))
-    processes = int(env_number("BENCH_LOAD_CLIENTS", 2))
-    threads = int(env_number("BENCH_LOAD_THREADS", 8))
+    seconds = env.number("BENCH_LOAD_SECONDS", 30.0)
+    workers = env.integer("BENCH_LOAD_WORKERS", 4)
+    processes = env.integer("BENCH_LOAD_CLIENTS", 2)
+    threads = env.integer("BENCH_LOAD_THREADS", 8)
     log_path = LOG_DIR / f"{backend_label().lower()}-gunicorn.log"
     with gunicorn(workers, log_path) as server:
         plans = prepare(processes, threads, server.port, seconds)

@@ -5,19 +5,15 @@ from pathlib import Path
 
 import dj_database_url
 
+from apikeys.domain.keys import ALGORITHMS
+from config import env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def env_bool(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
-
-
-DEBUG = env_bool("DJANGO_DEBUG")
+DEBUG = env.boolean("DJANGO_DEBUG", False)
 # The fallback is for a laptop only; `manage.py check --deploy` flags it in production.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "django-insecure-development-key-set-DJANGO_SECRET_KEY"
-ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
-]
+SECRET_KEY = env.string("DJANGO_SECRET_KEY", "django-insecure-development-key-set-DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env.comma_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -71,7 +67,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        env.string("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=600,
         conn_health_checks=True,
     )
@@ -91,7 +87,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env.string("REDIS_URL")
 if REDIS_URL:
     # Redis behind a breaker: an outage makes every cache call a miss, not an error (apikeys/infra/redis_cache.py).
     CACHES = {"default": {"BACKEND": "apikeys.infra.redis_cache.ResilientRedisCache", "LOCATION": REDIS_URL}}
@@ -119,60 +115,60 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
 # Request bodies larger than this are answered 413 by the JSON API.
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("APIKEYS_MAX_BODY_BYTES", 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("APIKEYS_MAX_BODY_BYTES", 1024 * 1024)
 
 # API keys: "ssha256" (default; secrets are random, so a fast salted hash is safe) or "argon2id".
-APIKEYS_HASH_ALGORITHM = os.environ.get("APIKEYS_HASH_ALGORITHM", "ssha256").lower()
+APIKEYS_HASH_ALGORITHM = env.choice("APIKEYS_HASH_ALGORITHM", ALGORITHMS, "ssha256")
 # Invalidated and expired keys are deleted for good after this many days.
-APIKEYS_RETENTION_DAYS = int(os.environ.get("APIKEYS_RETENTION_DAYS", 7))
+APIKEYS_RETENTION_DAYS = env.integer("APIKEYS_RETENTION_DAYS", 7)
 # Invalidation triggers a retention purge at most this often (seconds).
-APIKEYS_PURGE_INTERVAL_SECONDS = int(os.environ.get("APIKEYS_PURGE_INTERVAL_SECONDS", 3600))
+APIKEYS_PURGE_INTERVAL_SECONDS = env.integer("APIKEYS_PURGE_INTERVAL_SECONDS", 3600)
 # On SQLite, planner statistics are refreshed at most this often after writes to keys (seconds).
-APIKEYS_STATISTICS_INTERVAL_SECONDS = int(os.environ.get("APIKEYS_STATISTICS_INTERVAL_SECONDS", 3600))
+APIKEYS_STATISTICS_INTERVAL_SECONDS = env.integer("APIKEYS_STATISTICS_INTERVAL_SECONDS", 3600)
 # How long a verified key or password is remembered (seconds).
-APIKEYS_AUTH_CACHE_SECONDS = int(os.environ.get("APIKEYS_AUTH_CACHE_SECONDS", 20 * 60))
+APIKEYS_AUTH_CACHE_SECONDS = env.integer("APIKEYS_AUTH_CACHE_SECONDS", 20 * 60)
 # `last_used` is written at most this often per key (seconds), after the response.
-APIKEYS_LAST_USED_INTERVAL_SECONDS = int(os.environ.get("APIKEYS_LAST_USED_INTERVAL_SECONDS", 60))
+APIKEYS_LAST_USED_INTERVAL_SECONDS = env.integer("APIKEYS_LAST_USED_INTERVAL_SECONDS", 60)
 # Failed API authentications per window before answers turn to 429 (a success is never refused).
-APIKEYS_AUTH_FAILURE_WINDOW_SECONDS = int(os.environ.get("APIKEYS_AUTH_FAILURE_WINDOW_SECONDS", 60))
-APIKEYS_AUTH_FAILURES_PER_KEY = int(os.environ.get("APIKEYS_AUTH_FAILURES_PER_KEY", 10))
-APIKEYS_AUTH_FAILURES_PER_CLIENT = int(os.environ.get("APIKEYS_AUTH_FAILURES_PER_CLIENT", 100))
+APIKEYS_AUTH_FAILURE_WINDOW_SECONDS = env.integer("APIKEYS_AUTH_FAILURE_WINDOW_SECONDS", 60)
+APIKEYS_AUTH_FAILURES_PER_KEY = env.integer("APIKEYS_AUTH_FAILURES_PER_KEY", 10)
+APIKEYS_AUTH_FAILURES_PER_CLIENT = env.integer("APIKEYS_AUTH_FAILURES_PER_CLIENT", 100)
 # Failed console sign-ins per username and client before a lock-out of one window.
-APIKEYS_SIGN_IN_FAILURES = int(os.environ.get("APIKEYS_SIGN_IN_FAILURES", 5))
-APIKEYS_SIGN_IN_WINDOW_SECONDS = int(os.environ.get("APIKEYS_SIGN_IN_WINDOW_SECONDS", 900))
-APIKEYS_CLUSTER_NAME = os.environ.get("APIKEYS_CLUSTER_NAME", "apikeys-console")
+APIKEYS_SIGN_IN_FAILURES = env.integer("APIKEYS_SIGN_IN_FAILURES", 5)
+APIKEYS_SIGN_IN_WINDOW_SECONDS = env.integer("APIKEYS_SIGN_IN_WINDOW_SECONDS", 900)
+APIKEYS_CLUSTER_NAME = env.string("APIKEYS_CLUSTER_NAME", "apikeys-console")
 # The shared cache's connect/read timeout, and how long a process answers without it after a failure.
-APIKEYS_CACHE_TIMEOUT_SECONDS = float(os.environ.get("APIKEYS_CACHE_TIMEOUT_SECONDS", 0.25))
-APIKEYS_CACHE_RETRY_SECONDS = float(os.environ.get("APIKEYS_CACHE_RETRY_SECONDS", 5))
+APIKEYS_CACHE_TIMEOUT_SECONDS = env.number("APIKEYS_CACHE_TIMEOUT_SECONDS", 0.25)
+APIKEYS_CACHE_RETRY_SECONDS = env.number("APIKEYS_CACHE_RETRY_SECONDS", 5.0)
 # OAuth2 tokens (`/_security/oauth2/token`): an access token's life, and its refresh token's (single use).
-APIKEYS_TOKEN_EXPIRATION_SECONDS = int(os.environ.get("APIKEYS_TOKEN_EXPIRATION_SECONDS", 20 * 60))
-APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS = int(os.environ.get("APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS", 24 * 3600))
+APIKEYS_TOKEN_EXPIRATION_SECONDS = env.integer("APIKEYS_TOKEN_EXPIRATION_SECONDS", 20 * 60)
+APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS = env.integer("APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS", 24 * 3600)
 # Key lifetimes, as Elasticsearch durations ("90d"): the expiration a create or grant that names none gets, and
 # the longest allowed (a longer one, or none when there is no default, is refused). Both unset: no policy.
-APIKEYS_DEFAULT_EXPIRATION = os.environ.get("APIKEYS_DEFAULT_EXPIRATION") or None
-APIKEYS_MAX_EXPIRATION = os.environ.get("APIKEYS_MAX_EXPIRATION") or None
+APIKEYS_DEFAULT_EXPIRATION = env.string("APIKEYS_DEFAULT_EXPIRATION") or None
+APIKEYS_MAX_EXPIRATION = env.string("APIKEYS_MAX_EXPIRATION") or None
 # Active keys expiring within this many days are "Expiring soon" (list filter, status tone, owners' digest).
-APIKEYS_EXPIRING_SOON_DAYS = int(os.environ.get("APIKEYS_EXPIRING_SOON_DAYS", 7))
+APIKEYS_EXPIRING_SOON_DAYS = env.integer("APIKEYS_EXPIRING_SOON_DAYS", 7)
 # Where the console is reached: the links in the expiry digest (`manage.py notify_expiring_api_keys`).
-APIKEYS_CONSOLE_URL = os.environ.get("APIKEYS_CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
+APIKEYS_CONSOLE_URL = env.string("APIKEYS_CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Usage per key: counts are kept in each process and added to the database at most this often (and at
 # exit; a crash loses at most this much), kept this many days; keys unused this long are "Not used".
-APIKEYS_USAGE_FLUSH_SECONDS = float(os.environ.get("APIKEYS_USAGE_FLUSH_SECONDS", 10))
-APIKEYS_USAGE_RETENTION_DAYS = int(os.environ.get("APIKEYS_USAGE_RETENTION_DAYS", 90))
-APIKEYS_UNUSED_DAYS = int(os.environ.get("APIKEYS_UNUSED_DAYS", 90))
+APIKEYS_USAGE_FLUSH_SECONDS = env.number("APIKEYS_USAGE_FLUSH_SECONDS", 10.0)
+APIKEYS_USAGE_RETENTION_DAYS = env.integer("APIKEYS_USAGE_RETENTION_DAYS", 90)
+APIKEYS_UNUSED_DAYS = env.integer("APIKEYS_UNUSED_DAYS", 90)
 
 # Email (the expiry digest): printed to the console unless EMAIL_HOST names an SMTP server.
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_HOST = env.string("EMAIL_HOST")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587))
-    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_PORT = env.integer("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env.string("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "API keys <apikeys@localhost>")
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "API keys <apikeys@localhost>")
 
 LOGGING = {
     "version": 1,
@@ -183,7 +179,7 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub_secrets"]}},
     "loggers": {"django.request": {"filters": ["quiet_refusals"]}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.string("DJANGO_LOG_LEVEL", "INFO")},
 }
 
 # Browser hardening. Behind HTTPS (DJANGO_HTTPS=true): secure cookies, HSTS and a redirect to HTTPS.
@@ -196,12 +192,12 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-HTTPS = env_bool("DJANGO_HTTPS")
+HTTPS = env.boolean("DJANGO_HTTPS", False)
 if HTTPS:
     SECURE_SSL_REDIRECT = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 31536000))
+    SECURE_HSTS_SECONDS = env.integer("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS if host not in ("*",)]

@@ -1,13 +1,8 @@
 """Several gunicorn workers on PostgreSQL + Redis: what one worker invalidates, the others refuse at once."""
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -15,14 +10,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import connection
 
 from tests.conftest import PASSWORD, basic, new_key
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.faults.servers import SERVER_START_SECONDS, Gunicorn
 
 
 def get(url: str, auth: str) -> int:
@@ -39,7 +27,6 @@ def gunicorn(transactional_db):
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         pytest.skip("needs DATABASE_URL on PostgreSQL and REDIS_URL (CI's second pass)")
     db = connection.settings_dict
-    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
@@ -48,24 +35,14 @@ def gunicorn(transactional_db):
         # The test asks 20 times with one invalidated key: refusals are the point, not throttling (429).
         "APIKEYS_AUTH_FAILURES_PER_KEY": "1000",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/openapi.json", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    server = Gunicorn(env, workers=2)
+    try:
+        server.start()
+        # The workers have booted; this one request waits in the listen queue until a worker has loaded Django.
+        urllib.request.urlopen(server.url + "/openapi.json", timeout=SERVER_START_SECONDS).close()
+        yield server.url
+    finally:
+        server.stop()
 
 
 def test_a_key_invalidated_through_one_worker_is_refused_by_every_worker(gunicorn, alice):

@@ -4,6 +4,7 @@ workers on this checkout. Every wait is bounded; every server is stopped at the 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -13,9 +14,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,9 @@ def free_port() -> int:
 
 
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> float:
-    """Poll `condition` until it holds; the seconds it took. Fails the test after `seconds`."""
+    """Poll `condition` until it holds; the seconds it took. Fails the test after `seconds`. For states nothing
+    announces (rows another process wrote, workers gunicorn replaced); a server's start is awaited by its own
+    words (ReadyLines)."""
     start = time.monotonic()
     while not condition():
         if time.monotonic() - start > seconds:
@@ -41,12 +46,42 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> floa
     return time.monotonic() - start
 
 
-def answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+class ReadyLines:
+    """A server's output (stdout, with stderr merged in), read line by line as it comes on a thread of its own and
+    copied to `log` if given. `wait` blocks until `marker` has appeared `count` times, the line the server prints
+    once it serves: no polling, and a server that dies early is reported with its last words. Reading goes on
+    afterwards so that the pipe never fills and stalls the server."""
+
+    def __init__(self, process: subprocess.Popen, marker: bytes, count: int = 1, log: Path | None = None) -> None:
+        self.process = process
+        self.marker = marker
+        self.count = count
+        self.log = log
+        self.seen = 0
+        self.last_lines: deque[bytes] = deque(maxlen=20)
+        self._settled = threading.Event()  # ready, or the output ended
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        output = self.process.stdout
+        with open(self.log, "ab") if self.log else contextlib.nullcontext() as log, output:
+            for line in output:
+                if log:
+                    log.write(line)
+                    log.flush()
+                self.last_lines.append(line)
+                if self.marker in line:
+                    self.seen += 1
+                if self.seen >= self.count:
+                    self._settled.set()
+        self._settled.set()
+
+    def wait(self, seconds: float, what: str) -> None:
+        if not self._settled.wait(seconds):
+            raise AssertionError(f"gave up after {seconds} s waiting for {what}")
+        if self.seen < self.count:
+            said = b"".join(self.last_lines).decode("utf-8", "replace")
+            raise AssertionError(f"{what} stopped before it was ready (exit code {self.process.wait(10)}):\n{said}")
 
 
 def children(pid: int) -> list[int]:
@@ -123,10 +158,10 @@ class Redis:
     def start(self) -> None:
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
-        wait_until(lambda: answers(self.port), SERVER_START_SECONDS, "redis-server")
+        ReadyLines(self.process, b"Ready to accept connections").wait(SERVER_START_SECONDS, "redis-server")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -223,7 +258,6 @@ class Gunicorn:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
             [
                 PYTHON,
@@ -241,15 +275,13 @@ class Gunicorn:
             ],
             cwd=ROOT,
             env=self.env,
-            stdout=out,
-            stderr=out,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
-        wait_until(lambda: self._ready(), SERVER_START_SECONDS, "gunicorn")
-
-    def _ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"gunicorn exited with {self.process.returncode}")
-        return answers(self.port) and len(children(self.process.pid)) >= self.workers
+        # Each worker says so once forked; the arbiter is listening by then (requests queue until a worker
+        # has loaded Django).
+        booted = ReadyLines(self.process, b"Booting worker with pid", self.workers, self.log)
+        booted.wait(SERVER_START_SECONDS, "gunicorn's workers")
 
     def worker_pids(self) -> list[int]:
         return children(self.process.pid)

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from apikeys.access.permissions import audit_refusal
 from apikeys.access.principals import Principal
@@ -17,6 +18,7 @@ AUDIT_PAGE_SIZE = 50
 
 
 @login_required
+@require_safe
 def audit_log(request: HttpRequest) -> HttpResponse:
     principal = Principal.signed_in(request)
     if audit_refusal(principal):

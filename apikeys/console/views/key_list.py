@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -37,6 +37,7 @@ def _number(request: HttpRequest, name: str, default: int) -> int:
 
 
 @login_required
+@require_safe
 @vary_on_headers("HX-Request")
 def key_list(request: HttpRequest) -> HttpResponse:
     principal = Principal.signed_in(request)

@@ -8,12 +8,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_http_methods
 
 from apikeys.infra import caching
 from apikeys.infra.http import client_address
 from apikeys.records import audit
 
 
+# Checked first: LoginView redirects a signed-in caller whatever the method, so PUT or DELETE got a 302.
+@method_decorator(require_http_methods(["GET", "HEAD", "POST"]), name="dispatch")
 class SignInView(auth_views.LoginView):
     """Django's sign-in, locked for a while after repeated failures for one username from one address."""
 

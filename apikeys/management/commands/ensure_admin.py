@@ -1,16 +1,16 @@
-import os
 import secrets
 
 from django.core.management.base import BaseCommand
 
 from apikeys.models import User
+from config import env
 
 
 class Command(BaseCommand):
     help = "Create the superuser `admin` with a generated password on first run and say how to sign in."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--port", type=int, default=env.integer("PORT", 8000))
 
     def handle(self, *args, port, **options):
         url = f"http://127.0.0.1:{port}/"
