@@ -29,6 +29,7 @@ from django.http import HttpRequest
 from django.utils.encoding import escape_uri_path
 
 from apikeys.access.principals import Principal
+from apikeys.access.tokens import authenticate_token
 from apikeys.domain import keys
 from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import AuthenticationFailed, TooManyFailures
@@ -37,7 +38,6 @@ from apikeys.infra.deferred import after_response
 from apikeys.infra.http import client_address
 from apikeys.models import ApiKey, KeyType, User
 from apikeys.records import audit, usage
-from apikeys.services import tokens
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def authenticate(request: HttpRequest) -> Principal:
         elif scheme == "basic":
             principal = Principal.for_user(authenticate_basic(credentials.strip()))
         elif scheme == "bearer":
-            principal = Principal.for_user(tokens.authenticate_token(credentials.strip()))
+            principal = Principal.for_user(authenticate_token(credentials.strip()))
             principal.by_token = True
         else:
             raise AuthenticationFailed("missing authentication credentials for REST request")
