@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apikeys.domain import durations
 from apikeys.domain.durations import epoch_millis
 from apikeys.domain.key_rules import ExpirationPassed, KeyStatus
 from apikeys.domain.privileges import RoleSet, key_role_sets
@@ -55,10 +56,10 @@ class User(AbstractUser):
 
 class ApiKeyQuerySet(models.QuerySet):
     def with_status(self, status: KeyStatus, now: datetime | None = None) -> ApiKeyQuerySet:
-        return self.filter(status.q(now or timezone.now()))
+        return self.filter(status.q(now or durations.now()))
 
     def without_status(self, status: KeyStatus, now: datetime | None = None) -> ApiKeyQuerySet:
-        return self.filter(status.q_for_others(now or timezone.now()))
+        return self.filter(status.q_for_others(now or durations.now()))
 
     def active(self, now: datetime | None = None) -> ApiKeyQuerySet:
         return self.with_status(KeyStatus.ACTIVE, now)
@@ -136,10 +137,10 @@ class ApiKey(models.Model):
 
     def is_expired(self, now: datetime | None = None) -> bool:
         """Whether its expiration has passed (whatever else it is: see `status`)."""
-        return ExpirationPassed(True).holds(self, now or timezone.now())
+        return ExpirationPassed(True).holds(self, now or durations.now())
 
     def status(self, now: datetime | None = None) -> KeyStatus:
-        now = now or timezone.now()
+        now = now or durations.now()
         return KeyStatus.of(self, now)
 
     @property

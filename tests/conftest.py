@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from typing import Any
 
 import pytest
@@ -117,6 +118,27 @@ class Api:
 @pytest.fixture
 def api(client) -> Api:
     return Api(client)
+
+
+class Clock:
+    """`time.time` standing still until a test moves it: the app's clock (`durations.now`) and the caches' expiry
+    both read it, so a key expires and a cache mark lapses without waiting."""
+
+    def __init__(self, start: float) -> None:
+        self.moment = start
+
+    def __call__(self) -> float:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    frozen = Clock(time.time())
+    monkeypatch.setattr(time, "time", frozen)
+    return frozen
 
 
 def key_count() -> int:

@@ -13,8 +13,9 @@ from elasticsearch import (
     Elasticsearch,
 )
 
+from apikeys.access.tokens import token_hash
 from apikeys.models import AuditEvent, Token
-from apikeys.services.tokens import purge_tokens, token_hash
+from apikeys.services.tokens import purge_tokens
 from tests.conftest import PASSWORD, es_as, make_role, make_user
 
 

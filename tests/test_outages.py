@@ -102,7 +102,7 @@ def test_an_outage_of_the_database_is_a_503_for_the_api(api, alice, monkeypatch)
     def away(*args, **kwargs):
         raise postgresql_refused()
 
-    monkeypatch.setattr("apikeys.access.authentication._find_key", away)
+    monkeypatch.setattr("apikeys.access.authentication.KEY_WITH_OWNER.fetch", away)
     response = api("GET", "/_security/_authenticate", apikey_header(key.encoded))
     assert response.status_code == 503
     assert response["Retry-After"] == "1"

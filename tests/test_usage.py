@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apikeys.access.principals import Principal
 from apikeys.domain.key_rules import not_used
+from apikeys.infra import fast_rows
 from apikeys.models import ApiKey, KeyUsage, KeyUsageDay
 from apikeys.records import usage
 from apikeys.services import create_cross_cluster_api_key, purge_api_keys
@@ -141,13 +142,14 @@ def test_each_day_holds_the_sum_of_its_hours_and_the_sparklines_read_the_days(db
 def test_a_store_that_fails_writes_neither_table(db, monkeypatch):
     from django.db import DatabaseError
 
-    real = usage._adding
+    real = fast_rows.add_counts
 
-    def days_broken(model, key):  # the hours are written, then the days fail
-        statement = real(model, key)
-        return statement.replace("count +", "no_such_column +") if model is KeyUsageDay else statement
+    def days_broken(model, key, rows):  # the hours are written, then the days fail
+        if model is KeyUsageDay:
+            raise DatabaseError("the days could not be written")
+        real(model, key, rows)
 
-    monkeypatch.setattr(usage, "_adding", days_broken)
+    monkeypatch.setattr(fast_rows, "add_counts", days_broken)
     with pytest.raises(DatabaseError):
         usage.store({("k1", hour_of(timezone.now()), usage.SUCCESS): 1})
     assert not KeyUsage.objects.exists() and not KeyUsageDay.objects.exists()

@@ -17,27 +17,22 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache as memoize
 
 from django.conf import settings
-from django.db import connections, router
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model
 from django.http import HttpRequest
 from django.utils.encoding import escape_uri_path
 
 from apikeys.access.principals import Principal
+from apikeys.access.tokens import authenticate_token
 from apikeys.domain import keys
 from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import AuthenticationFailed, TooManyFailures
 from apikeys.infra import caching
 from apikeys.infra.deferred import after_response
+from apikeys.infra.fast_rows import JoinedSelect
 from apikeys.infra.http import client_address
 from apikeys.models import ApiKey, KeyType, User
 from apikeys.records import audit, usage
-from apikeys.services import tokens
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +51,8 @@ KEY_FIELDS = {
     "limited_by",
 }
 OWNER_FIELDS = {"id", "username", "email", "full_name", "metadata", "is_active", "is_superuser", "is_service_account"}
+# Read as SQL compiled once, not by the ORM: building the join's query on every request cost more than running it.
+KEY_WITH_OWNER = JoinedSelect(ApiKey, KEY_FIELDS, "owner", OWNER_FIELDS)
 
 
 def authenticate(request: HttpRequest) -> Principal:
@@ -69,7 +66,7 @@ def authenticate(request: HttpRequest) -> Principal:
         elif scheme == "basic":
             principal = Principal.for_user(authenticate_basic(credentials.strip()))
         elif scheme == "bearer":
-            principal = Principal.for_user(tokens.authenticate_token(credentials.strip()))
+            principal = Principal.for_user(authenticate_token(credentials.strip()))
             principal.by_token = True
         else:
             raise AuthenticationFailed("missing authentication credentials for REST request")
@@ -119,7 +116,9 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         key_id, secret = keys.decode(encoded)
     except keys.MalformedApiKey as exc:
         raise AuthenticationFailed("invalid ApiKey value") from exc
-    found = _find_key(key_id)
+    # A row becomes objects only once its secret has verified, so that a wrong secret costs what an unknown id
+    # does (converting the row's JSON would otherwise tell the two apart).
+    found = KEY_WITH_OWNER.fetch(key_id) if len(key_id) <= 64 else None
     if found is None:
         # Spend what a wrong secret for a known key would (a slow hash's caches asked, a hash run), so an
         # unknown id cannot be told from a wrong secret.
@@ -153,81 +152,6 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         used = now_ms()
         after_response(lambda: ApiKey.objects.filter(pk=key_id).record_use(used))
     return key
-
-
-@dataclass(frozen=True)
-class _Columns:
-    """Some of a model's fields, in model order (as `from_db` wants them), each with the converters its raw
-    value goes through (booleans, datetimes, JSON), as the ORM would apply them."""
-
-    model: type[Model]
-    fields: list[Field]
-    converters: list[list[Callable]]
-
-    def instance(self, db: BaseDatabaseWrapper, values: tuple) -> Model:
-        converted = []
-        for field, converters, value in zip(self.fields, self.converters, values, strict=True):
-            for convert in converters:
-                value = convert(value, field.cached_col, db)
-            converted.append(value)
-        return self.model.from_db(db.alias, {f.attname for f in self.fields}, converted)
-
-
-@memoize
-def _key_select(alias: str) -> tuple[str, _Columns, _Columns]:
-    """One key and its owner by id, as SQL written once per database: compiling the ORM's join and finding
-    its converters on every request cost several times what running it does."""
-    # A connection of its own, never opened: names are quoted and converters found the same on every one.
-    db = connections.create_connection(alias)
-
-    def columns(model: type[Model], names: set[str]) -> _Columns:
-        fields = [f for f in model._meta.concrete_fields if f.name in names]
-        converters = [db.ops.get_db_converters(f.cached_col) + f.get_db_converters(db) for f in fields]
-        return _Columns(model, fields, converters)
-
-    def column(field: Field) -> str:
-        return f"{db.ops.quote_name(field.model._meta.db_table)}.{db.ops.quote_name(field.column)}"
-
-    key, owner = columns(ApiKey, KEY_FIELDS), columns(User, OWNER_FIELDS)
-    sql = (
-        f"SELECT {', '.join(column(f) for f in key.fields + owner.fields)} "
-        f"FROM {db.ops.quote_name(ApiKey._meta.db_table)} INNER JOIN {db.ops.quote_name(User._meta.db_table)} "
-        f"ON ({column(ApiKey._meta.get_field('owner'))} = {column(User._meta.pk)}) "
-        f"WHERE {column(ApiKey._meta.pk)} = %s"
-    )
-    return sql, key, owner
-
-
-@dataclass(frozen=True)
-class _FoundKey:
-    """A key's row as read. It becomes objects only once its secret has verified, so that a wrong secret costs
-    what an unknown id does (converting the row's JSON would otherwise tell the two apart)."""
-
-    db: BaseDatabaseWrapper
-    row: tuple
-    key_columns: _Columns
-    owner_columns: _Columns
-
-    def column(self, name: str):
-        """A column of the key as stored: the hash's text, or whether it is invalidated (0/1 or a boolean)."""
-        return self.row[[f.name for f in self.key_columns.fields].index(name)]
-
-    def load(self) -> ApiKey:
-        split = len(self.key_columns.fields)
-        key = self.key_columns.instance(self.db, self.row[:split])
-        key.owner = self.owner_columns.instance(self.db, self.row[split:])
-        return key
-
-
-def _find_key(key_id: str) -> _FoundKey | None:
-    if len(key_id) > 64:
-        return None
-    db = connections[router.db_for_read(ApiKey)]
-    sql, key_columns, owner_columns = _key_select(db.alias)
-    with db.cursor() as cursor:
-        cursor.execute(sql, [key_id])
-        row = cursor.fetchone()
-    return None if row is None else _FoundKey(db, row, key_columns, owner_columns)
 
 
 def _verify_cached(key_id: str, stored_hash: str, secret: str) -> bool:

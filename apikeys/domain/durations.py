@@ -4,9 +4,8 @@ milliseconds or ISO 8601, and the current moment at the millisecond precision El
 from __future__ import annotations
 
 import re
-from datetime import datetime
-
-from django.utils import timezone
+import time
+from datetime import UTC, datetime
 
 from apikeys.domain.errors import ApiError
 
@@ -49,9 +48,15 @@ def parse_duration(value: object, setting: str = "expiration") -> int:
     return int(amount * UNIT_SECONDS[unit])
 
 
+def now() -> datetime:
+    """The current moment, read from `time.time`: the clock the caches' expiry reads too, so that a test that
+    moves `time.time` (tests' `clock` fixture) moves keys' expiry and the caches' marks together."""
+    return datetime.fromtimestamp(time.time(), UTC)
+
+
 def now_ms() -> datetime:
     """The current time at millisecond precision, as Elasticsearch stores it (so `_sort` round-trips)."""
-    moment = timezone.now()
+    moment = now()
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 

@@ -12,13 +12,13 @@ from django.contrib.auth import authenticate as authenticate_password
 from django.db import transaction
 
 from apikeys.access.principals import Principal, user_roles
+from apikeys.access.tokens import authenticate_token
 from apikeys.domain import keys
 from apikeys.domain.durations import epoch_millis, now_ms
 from apikeys.domain.errors import ApiError, AuthenticationFailed, Forbidden, ParseFailed, ValidationFailed
 from apikeys.domain.privileges import actions, can_run_as, grants_nothing
 from apikeys.models import SERVICE_ACCOUNT_USERNAME, ApiKey, User
 from apikeys.records import audit
-from apikeys.services import tokens
 from apikeys.services.validation import (
     KeyRequest,
     parse_cross_cluster_request,
@@ -190,7 +190,7 @@ def _grantor(body: Mapping[str, Any], action: str) -> User:
             raise Forbidden(f"unable to authenticate user [{body['username']}] for action [{action}]")
     else:
         try:
-            user = tokens.authenticate_token(body["access_token"])
+            user = authenticate_token(body["access_token"])
         except AuthenticationFailed as failure:
             reason = f"unable to authenticate with the access token for action [{action}]: {failure.reason}"
             raise Forbidden(reason) from failure

@@ -1,11 +1,11 @@
 """OAuth2 tokens, as Elasticsearch's token service issues them (`/_security/oauth2/token`): a bearer access token
 that expires (`APIKEYS_TOKEN_EXPIRATION_SECONDS`, 20 minutes by default) and, for the password grant, a refresh
 token that may be used once within `APIKEYS_REFRESH_TOKEN_EXPIRATION_SECONDS` (24 hours) by the client that
-asked for it. Tokens are 256 random bits and stored only as SHA-256 hashes: a database dump holds none."""
+asked for it. Tokens are 256 random bits and stored only as SHA-256 hashes: a database dump holds none. Who a
+bearer token stands for is the access layer's to tell (`access.tokens`)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from collections.abc import Mapping
@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from apikeys.access.principals import Principal
+from apikeys.access.tokens import token_hash
 from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import ApiError, AuthenticationFailed, TokenRefused, ValidationFailed
 from apikeys.domain.privileges import actions
@@ -32,10 +33,6 @@ INVALIDATE_TOKEN_FIELDS = {"token", "refresh_token", "realm_name", "username"}
 # Per grant type: the fields it needs; any other credential field is refused for it.
 GRANT_FIELDS = {"password": ("username", "password"), "client_credentials": (), "refresh_token": ("refresh_token",)}
 CREDENTIAL_FIELDS = ("username", "password", "refresh_token", "kerberos_ticket")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _grant_type(body: Mapping[str, Any]) -> str:
@@ -140,18 +137,6 @@ def _redeem_refresh_token(principal: Principal, refresh_token: str) -> User:
         raise TokenRefused("invalid_grant", f"the user [{token.user.username}] is disabled")
     token.refreshed = True
     token.save(update_fields=["refreshed"])
-    return token.user
-
-
-def authenticate_token(access_token: str) -> User:
-    """The user a bearer token stands for; refused when unknown, expired or invalidated."""
-    token = Token.objects.select_related("user").filter(access_hash=token_hash(access_token)).first()
-    if token is None:
-        raise AuthenticationFailed("token malformed or unknown")
-    if token.invalidated or token.expires <= now_ms():
-        raise AuthenticationFailed("token expired")
-    if not token.user.is_active:
-        raise AuthenticationFailed(f"the user [{token.user.username}] is disabled", username=token.user.username)
     return token.user
 
 

@@ -1,0 +1,26 @@
+"""Who a bearer token stands for: the read side of OAuth2 tokens (`services.tokens` issues, refreshes and
+invalidates them). Tokens are stored only as SHA-256 hashes, so a token is found by its hash."""
+
+from __future__ import annotations
+
+import hashlib
+
+from apikeys.domain.durations import now_ms
+from apikeys.domain.errors import AuthenticationFailed
+from apikeys.models import Token, User
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate_token(access_token: str) -> User:
+    """The user a bearer token stands for; refused when unknown, expired or invalidated."""
+    token = Token.objects.select_related("user").filter(access_hash=token_hash(access_token)).first()
+    if token is None:
+        raise AuthenticationFailed("token malformed or unknown")
+    if token.invalidated or token.expires <= now_ms():
+        raise AuthenticationFailed("token expired")
+    if not token.user.is_active:
+        raise AuthenticationFailed(f"the user [{token.user.username}] is disabled", username=token.user.username)
+    return token.user
