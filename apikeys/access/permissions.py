@@ -18,7 +18,6 @@ from typing import Protocol
 
 from django.db import models
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from apikeys.access.principals import Principal
 from apikeys.domain.key_rules import KeyStatus
@@ -110,7 +109,7 @@ def delete_refusal(principal: Principal, key: KeyFacts, now: datetime | None = N
         return Refusal.NOT_OWNER
     if key.type == KeyType.CROSS_CLUSTER and not principal.has_cluster("manage_security"):
         return Refusal.CROSS_CLUSTER
-    if key.status(now or timezone.now()) is KeyStatus.INVALIDATED:
+    if key.status(now) is KeyStatus.INVALIDATED:
         return Refusal.INVALIDATED
     return None
 
@@ -154,7 +153,7 @@ def update_refusal(
         return Refusal.NO_PRIVILEGE
     if key is None:
         return None
-    status = key.status(now or timezone.now())
+    status = key.status(now)
     if status is KeyStatus.INVALIDATED:
         return Refusal.INVALIDATED
     if status is KeyStatus.EXPIRED:

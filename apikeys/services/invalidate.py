@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apikeys.access.permissions import Refusal, delete_refusal
 from apikeys.access.principals import Principal
+from apikeys.domain import durations
 from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import ParseFailed, ValidationFailed
 from apikeys.domain.key_rules import KeyStatus
@@ -122,7 +123,7 @@ class KeyRow(NamedTuple):
     expiration: datetime | None
 
     def status(self, now: datetime | None = None) -> KeyStatus:
-        return KeyStatus.of(self, now or timezone.now())
+        return KeyStatus.of(self, now or durations.now())
 
 
 def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal) -> Invalidation:
