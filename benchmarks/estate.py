@@ -31,7 +31,7 @@ from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME, OWNERS, SEED
 
 MANAGED_PREFIX = "fleet-"
 USAGE_KEYS = 250
-USAGE_DAYS = 7  # the list's sparkline (apikeys.console.views.key_list.SPARKLINE_DAYS)
+USAGE_DAYS = 7  # the list's sparkline (apikeys.readmodels.listing.SPARKLINE_DAYS)
 # Of three used keys, one was used every hour, one every other hour, one every eighth hour.
 USAGE_EVERY = (1, 2, 8)
 

@@ -23,10 +23,7 @@ from apikeys.console.presenters import NO_BULK_DELETE, NO_KEY_PRIVILEGE, deletio
 from apikeys.console.tables import ApiKeyTable
 from apikeys.models import ApiKey
 from apikeys.readmodels.deletion import DeleteMode, deletion, preview
-from apikeys.readmodels.listing import DEFAULT_SORT, PER_PAGE_CHOICES, KeyListing
-from apikeys.records import usage
-
-SPARKLINE_DAYS = 7
+from apikeys.readmodels.listing import DEFAULT_SORT, PER_PAGE_CHOICES, KeyListing, sparklines
 
 
 def _number(request: HttpRequest, name: str, default: int) -> int:
@@ -59,7 +56,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
         order_by=listing.sort,
         show_owner=principal.can_read_all_keys,
         can_delete=lambda key: delete_refusal(principal, key, now) is None,
-        usage=usage.daily_totals([key.id for key in page_keys], SPARKLINE_DAYS),
+        usage=sparklines(page_keys),
     )
     context = {
         "table": table,
