@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models import QuerySet
 
 from apikeys.access.principals import Principal
+from apikeys.domain import durations
 from apikeys.domain.key_rules import KeyStatus
 from apikeys.models import ApiKey, KeyType
 
@@ -47,8 +48,8 @@ class KeyFacts(Protocol):
     type: str
     managed: bool
     rolled_to: str | None
-
-    def status(self, now: datetime | None = None) -> KeyStatus: ...
+    invalidated: bool
+    expiration: datetime | None
 
 
 class Refused(Exception):
@@ -69,6 +70,10 @@ class Refused(Exception):
 
 def _owns(principal: Principal, key: KeyFacts) -> bool:
     return key.owner_id == principal.user.pk
+
+
+def _status(key: KeyFacts, now: datetime | None) -> KeyStatus:
+    return KeyStatus.of(key, now or durations.now())
 
 
 # --- see (and see usage) -------------------------------------------------------------------------------------
@@ -109,7 +114,7 @@ def delete_refusal(principal: Principal, key: KeyFacts, now: datetime | None = N
         return Refusal.NOT_OWNER
     if key.type == KeyType.CROSS_CLUSTER and not principal.has_cluster("manage_security"):
         return Refusal.CROSS_CLUSTER
-    if key.status(now) is KeyStatus.INVALIDATED:
+    if _status(key, now) is KeyStatus.INVALIDATED:
         return Refusal.INVALIDATED
     return None
 
@@ -153,7 +158,7 @@ def update_refusal(
         return Refusal.NO_PRIVILEGE
     if key is None:
         return None
-    status = key.status(now)
+    status = _status(key, now)
     if status is KeyStatus.INVALIDATED:
         return Refusal.INVALIDATED
     if status is KeyStatus.EXPIRED:

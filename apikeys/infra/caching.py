@@ -86,9 +86,9 @@ def _remembers(store: BaseCache, name: str, fingerprint: str) -> bool:
     return remembered is not None and hmac.compare_digest(remembered, fingerprint)
 
 
-def recalls_key(key_id: str, fingerprint: str) -> bool:
-    """Whether this secret of this key verified lately: this process first, then the shared cache."""
-    name = verified_key_name(key_id)
+def _recalls(name: str, fingerprint: str) -> bool:
+    """Whether `name` remembers this fingerprint: this process first, then the shared cache (and this process
+    from then on)."""
     if _remembers(local, name, fingerprint):
         return True
     if _remembers(shared, name, fingerprint):
@@ -97,10 +97,18 @@ def recalls_key(key_id: str, fingerprint: str) -> bool:
     return False
 
 
-def remember_key(key_id: str, fingerprint: str) -> None:
-    name = verified_key_name(key_id)
+def _remember(name: str, fingerprint: str) -> None:
     shared.set(name, fingerprint, timeout=settings.APIKEYS_AUTH_CACHE_SECONDS)
     local.set(name, fingerprint, timeout=_local_verified_seconds())
+
+
+def recalls_key(key_id: str, fingerprint: str) -> bool:
+    """Whether this secret of this key verified lately."""
+    return _recalls(verified_key_name(key_id), fingerprint)
+
+
+def remember_key(key_id: str, fingerprint: str) -> None:
+    _remember(verified_key_name(key_id), fingerprint)
 
 
 def recall_nothing(secret: str) -> None:
@@ -123,20 +131,12 @@ def forget_keys(key_ids: Iterable[str]) -> None:
 
 
 def recalls_password(user_id: int, fingerprint: str) -> bool:
-    """Whether this password of this user verified lately: this process first, then the shared cache."""
-    name = f"{PASSWORD}{user_id}"
-    if _remembers(local, name, fingerprint):
-        return True
-    if _remembers(shared, name, fingerprint):
-        local.set(name, fingerprint, timeout=_local_verified_seconds())
-        return True
-    return False
+    """Whether this password of this user verified lately."""
+    return _recalls(f"{PASSWORD}{user_id}", fingerprint)
 
 
 def remember_password(user_id: int, fingerprint: str) -> None:
-    name = f"{PASSWORD}{user_id}"
-    shared.set(name, fingerprint, timeout=settings.APIKEYS_AUTH_CACHE_SECONDS)
-    local.set(name, fingerprint, timeout=_local_verified_seconds())
+    _remember(f"{PASSWORD}{user_id}", fingerprint)
 
 
 # --- Last use ----------------------------------------------------------------------------------------------

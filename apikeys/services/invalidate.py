@@ -15,10 +15,8 @@ from django.utils import timezone
 
 from apikeys.access.permissions import Refusal, delete_refusal
 from apikeys.access.principals import Principal
-from apikeys.domain import durations
 from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import ParseFailed, ValidationFailed
-from apikeys.domain.key_rules import KeyStatus
 from apikeys.domain.privileges import actions
 from apikeys.infra import caching
 from apikeys.infra.deferred import after_response
@@ -121,9 +119,6 @@ class KeyRow(NamedTuple):
     rolled_to: str | None
     invalidated: bool
     expiration: datetime | None
-
-    def status(self, now: datetime | None = None) -> KeyStatus:
-        return KeyStatus.of(self, now or durations.now())
 
 
 def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal) -> Invalidation:

@@ -31,9 +31,9 @@ def roll_key(request: HttpRequest, key_id: str) -> HttpResponse:
         raise PermissionDenied(read_only_reason(refusal, key))
     form = RollKeyForm(request.POST or None)
     context = {"key": key, "form": form}
-    if refusal and form.is_valid():
+    if request.method == "POST" and form.is_valid() and refusal:
         form.add_error(None, read_only_reason(refusal, key))  # the dialog was opened before someone changed it
-    if request.method == "POST" and form.is_valid():
+    elif request.method == "POST" and form.is_valid():
         try:
             created = services.roll_api_key(principal, key.id, form.to_body())
         except Refused as refused:
