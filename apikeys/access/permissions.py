@@ -8,13 +8,13 @@
 
 Actions: see a key (and its usage: whoever may see a key may see how it is used), delete (invalidate) it,
 update it, roll it, and read the audit log. Elasticsearch's selector rule for the API (a `manage_own_api_key`
-caller must name only its own keys) is a rule of the request, not of a key: `Principal.names_own_keys`.
+caller must name only its own keys) is a rule of the request, not of a key: `addressed_keys`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple
 
 from django.db import models
 from django.db.models import QuerySet
@@ -40,8 +40,9 @@ class Refusal(models.TextChoices):
     NOT_FOUND = "not_found", "no such key among those the caller may address"
 
 
-class KeyFacts(Protocol):
-    """What the rules read of a key: an `ApiKey`, or a row of these columns."""
+class KeyRow(NamedTuple):
+    """What the rules read of a key, for callers that read many keys as rows, not models (an invalidation of
+    10,000 keys): an `ApiKey` has the same attributes."""
 
     id: str
     owner_id: int
@@ -50,6 +51,9 @@ class KeyFacts(Protocol):
     rolled_to: str | None
     invalidated: bool
     expiration: datetime | None
+
+
+KeyFacts = ApiKey | KeyRow
 
 
 class Refused(Exception):
@@ -70,6 +74,17 @@ class Refused(Exception):
 
 def _owns(principal: Principal, key: KeyFacts) -> bool:
     return key.owner_id == principal.user.pk
+
+
+def addressed_keys(principal: Principal, may_address_all: bool, own: bool, action: str) -> QuerySet[ApiKey]:
+    """The keys a request that selects keys (get, invalidate) may reach, by Elasticsearch's rule: every key when
+    the caller's privilege covers all keys (`may_address_all`), its own for `manage_own_api_key` when the request
+    names only its own (`own`: `Principal.names_own_keys`); else the action is denied."""
+    if may_address_all:
+        return ApiKey.objects.all()
+    if principal.can_manage_own_keys and own:
+        return principal.own_keys()
+    raise principal.denied(action, own=own)
 
 
 def _status(key: KeyFacts, now: datetime | None) -> KeyStatus:

@@ -6,14 +6,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from apikeys.access.permissions import Refusal, delete_refusal
+from apikeys.access.permissions import KeyRow, Refusal, addressed_keys, delete_refusal
 from apikeys.access.principals import Principal
 from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import ParseFailed, ValidationFailed
@@ -77,12 +77,7 @@ def invalidation_scope(principal: Principal, selectors: Mapping[str, Any]) -> Qu
     """The keys the selectors name, when the principal may invalidate them: every key for `manage_api_key`,
     its own for `manage_own_api_key` when the request names only them (Elasticsearch's rule); else 403."""
     own = principal.names_own_keys(selectors["owner"], selectors["username"], selectors["realm_name"], selectors["ids"])
-    if principal.can_manage_all_keys:
-        scope = ApiKey.objects.all()
-    elif principal.can_manage_own_keys and own:
-        scope = principal.own_keys()
-    else:
-        raise principal.denied(actions.API_KEY_INVALIDATE, own=own)
+    scope = addressed_keys(principal, principal.can_manage_all_keys, own, actions.API_KEY_INVALIDATE)
     if selectors.get("owner"):
         scope = scope.filter(owner=principal.user)
     if selectors.get("username"):
@@ -108,33 +103,22 @@ class Invalidation:
     refused: dict[str, Refusal] = field(default_factory=dict)
 
 
-class KeyRow(NamedTuple):
-    """What the delete rule reads of a key, without loading the whole row (10,000 keys at a time)."""
-
-    id: str
-    name: str
-    owner_id: int
-    type: str
-    managed: bool
-    rolled_to: str | None
-    invalidated: bool
-    expiration: datetime | None
-
-
 def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal) -> Invalidation:
     """Invalidate the keys of `scope` (restricted to `ids` when given) that `delete_refusal` allows: one
     set-based transaction. Keys it refuses are left alone and reported, an invalidated one as before."""
     now = now_ms()
     outcome = Invalidation()
     with transaction.atomic():
+        columns = ("name", *KeyRow._fields)
         if ids is None:
-            rows = [KeyRow(*row) for row in scope.select_for_update().values_list(*KeyRow._fields)]
+            found = list(scope.select_for_update().values_list(*columns))
         else:
-            rows = []
+            found = []
             for chunk in by_ids(scope.select_for_update(), list(dict.fromkeys(ids))):
-                rows += [KeyRow(*row) for row in chunk.values_list(*KeyRow._fields)]
+                found += chunk.values_list(*columns)
         names = {}
-        for row in rows:
+        for name, *facts in found:
+            row = KeyRow(*facts)
             refusal = delete_refusal(principal, row, now)
             if refusal is Refusal.INVALIDATED:
                 outcome.previously.append(row.id)
@@ -142,7 +126,7 @@ def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal
                 outcome.refused[row.id] = refusal
             else:
                 outcome.invalidated.append(row.id)
-                names[row.id] = row.name
+                names[row.id] = name
         for chunk in by_ids(ApiKey.objects.all(), outcome.invalidated):
             chunk.update(invalidated=True, invalidation=now)
         if outcome.invalidated:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from apikeys.access.permissions import visible_keys
+from apikeys.access.permissions import addressed_keys, visible_keys
 from apikeys.access.principals import Principal
 from apikeys.domain.durations import epoch_millis
 from apikeys.domain.errors import ApiError, NotFound, ValidationFailed
@@ -62,12 +62,7 @@ def get_api_keys(principal: Principal, selectors: KeySelectors) -> list[ApiKey]:
         )
     check_limited_by(principal, s.with_limited_by)
     own = principal.names_own_keys(s.owner, s.username, s.realm_name, [s.id] if s.id else None)
-    if principal.can_read_all_keys:
-        keys = ApiKey.objects.all()
-    elif principal.can_manage_own_keys and own:
-        keys = principal.own_keys()
-    else:
-        raise principal.denied(actions.API_KEY_GET, own=own)
+    keys = addressed_keys(principal, principal.can_read_all_keys, own, actions.API_KEY_GET)
     if s.owner:
         keys = keys.filter(owner=principal.user)
     if s.id:
