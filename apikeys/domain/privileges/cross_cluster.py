@@ -12,7 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from apikeys.domain.errors import InvalidRoleDescriptor
-from apikeys.domain.privileges.descriptors import NAMES, STRINGS, format_path, normalize, query_text
+from apikeys.domain.privileges.descriptors import NAMES, STRINGS, format_path, index_entry, normalize
 
 ROLE_NAME = "cross_cluster"
 SEARCH_CLUSTER = "cross_cluster_search"
@@ -91,18 +91,6 @@ def _schema_problem(access: Any) -> InvalidRoleDescriptor | None:
     return InvalidRoleDescriptor(f"[{format_path(path)}] {message}", path=format_path(path))
 
 
-def _entry(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """One access entry as Elasticsearch echoes it: names as a list, `query` as a JSON string, the flag present."""
-    names = entry["names"]
-    out: dict[str, Any] = {"names": [names] if isinstance(names, str) else list(names)}
-    if "field_security" in entry:
-        out["field_security"] = dict(entry["field_security"])
-    if "query" in entry:
-        out["query"] = query_text(entry["query"])
-    out["allow_restricted_indices"] = bool(entry.get("allow_restricted_indices", False))
-    return out
-
-
 def validate_access(access: Any) -> dict[str, list[dict[str, Any]]]:
     """`access` checked whole and normalized (each entry as Elasticsearch echoes it); raise InvalidRoleDescriptor."""
     if access is None:
@@ -123,7 +111,9 @@ def validate_access(access: Any) -> dict[str, list[dict[str, Any]]]:
                     raise InvalidRoleDescriptor(
                         "[query] must be a JSON object, or a string holding one", path=f"access.{part}[{i}].query"
                     )
-    normalized = {part: [_entry(e) for e in access[part]] for part in ("search", "replication") if access.get(part)}
+    normalized = {
+        part: [index_entry(e) for e in access[part]] for part in ("search", "replication") if access.get(part)
+    }
     if not normalized:
         raise InvalidRoleDescriptor("must specify non-empty access for either [search] or [replication]", path="access")
     return normalized

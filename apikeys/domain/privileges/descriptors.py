@@ -220,20 +220,23 @@ def query_text(query: str | Mapping[str, Any]) -> str:
     return query if isinstance(query, str) else json.dumps(query, separators=(",", ":"))
 
 
+def index_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An index entry (or a cross-cluster key's access entry, which has no privileges) as Elasticsearch echoes
+    it: names as a list, `query` as JSON text, the flag present."""
+    names = entry["names"]
+    out: dict[str, Any] = {"names": [names] if isinstance(names, str) else list(names)}
+    if "privileges" in entry:
+        out["privileges"] = list(entry["privileges"])
+    if "field_security" in entry:
+        out["field_security"] = dict(entry["field_security"])
+    if "query" in entry:
+        out["query"] = query_text(entry["query"])
+    out["allow_restricted_indices"] = bool(entry.get("allow_restricted_indices", False))
+    return out
+
+
 def normalize(descriptor: Mapping[str, Any]) -> dict[str, Any]:
     """The canonical form Elasticsearch returns: `index` -> `indices`, lists filled in, defaults present."""
-
-    def index_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
-        names = entry["names"]
-        out: dict[str, Any] = {"names": [names] if isinstance(names, str) else list(names)}
-        out["privileges"] = list(entry["privileges"])
-        if "field_security" in entry:
-            out["field_security"] = dict(entry["field_security"])
-        if "query" in entry:
-            out["query"] = query_text(entry["query"])
-        out["allow_restricted_indices"] = bool(entry.get("allow_restricted_indices", False))
-        return out
-
     out: dict[str, Any] = {
         "cluster": list(descriptor.get("cluster", [])),
         "indices": [index_entry(e) for e in descriptor.get("indices", descriptor.get("index", []))],
