@@ -11,7 +11,7 @@ from pathlib import Path
 
 from apikeys.records.audit import FLOOD_CLIENTS
 from tests.faults.conftest import basic
-from tests.faults.servers import app_env, manage, request, wait_until
+from tests.faults.servers import app_env, manage, request
 
 ADDRESSES = 300
 BAD_REQUESTS = 1500
@@ -62,6 +62,7 @@ def test_a_flood_of_bad_keys_neither_fills_the_audit_log_nor_locks_out_valid_key
 def test_a_backup_taken_under_writes_holds_every_acknowledged_key(start_app, sqlite_url, tmp_path, figures):
     app = start_app(sqlite_url)
     acknowledged: list[tuple[float, dict]] = []
+    announced = threading.Condition()  # the writers say each acknowledged key; the test waits on that, never polls
     writing = threading.Event()
 
     def write() -> None:
@@ -69,19 +70,25 @@ def test_a_backup_taken_under_writes_holds_every_acknowledged_key(start_app, sql
         while writing.is_set():
             status, _, key = request(app.url + "/_security/api_key", "POST", basic("alice"), {"name": f"w-{n}"})
             if status == 200:
-                acknowledged.append((time.monotonic(), key))
+                with announced:
+                    acknowledged.append((time.monotonic(), key))
+                    announced.notify_all()
             n += 1
+
+    def wait_for(condition, what: str) -> None:
+        with announced:
+            assert announced.wait_for(condition, timeout=30), f"gave up after 30 s waiting for {what}"
 
     writing.set()
     writers = [threading.Thread(target=write) for _ in range(3)]
     for writer in writers:
         writer.start()
     try:
-        wait_until(lambda: len(acknowledged) >= 30, 30, "keys to pile up")
+        wait_for(lambda: len(acknowledged) >= 30, "keys to pile up")
         started = time.monotonic()
         copy = tmp_path / "backup.sqlite3"
         output = manage(app_env(sqlite_url), "backup", str(copy))
-        wait_until(lambda: acknowledged[-1][0] > started, 30, "writes to go on beside the backup")
+        wait_for(lambda: acknowledged[-1][0] > started, "writes to go on beside the backup")
     finally:
         writing.clear()
         for writer in writers:
