@@ -48,9 +48,9 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> floa
 
 class ReadyLines:
     """A server's output (stdout, with stderr merged in), read line by line as it comes on a thread of its own and
-    copied to `log` if given. `wait` blocks until `marker` has appeared `count` times, the line the server prints
-    once it serves: no polling, and a server that dies early is reported with its last words. Reading goes on
-    afterwards so that the pipe never fills and stalls the server."""
+    copied to `log` if given. `wait` blocks until `marker` has appeared `count` times (or more, when asked),
+    the line the server prints once it serves: no polling, and a server that dies early is reported with its
+    last words. Reading goes on afterwards so that the pipe never fills and stalls the server."""
 
     def __init__(self, process: subprocess.Popen, marker: bytes, count: int = 1, log: Path | None = None) -> None:
         self.process = process
@@ -58,8 +58,9 @@ class ReadyLines:
         self.count = count
         self.log = log
         self.seen = 0
+        self.ended = False
         self.last_lines: deque[bytes] = deque(maxlen=20)
-        self._settled = threading.Event()  # ready, or the output ended
+        self._said = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -69,19 +70,23 @@ class ReadyLines:
                 if log:
                     log.write(line)
                     log.flush()
-                self.last_lines.append(line)
-                if self.marker in line:
-                    self.seen += 1
-                if self.seen >= self.count:
-                    self._settled.set()
-        self._settled.set()
+                with self._said:
+                    self.last_lines.append(line)
+                    if self.marker in line:
+                        self.seen += 1
+                        self._said.notify_all()
+        with self._said:
+            self.ended = True
+            self._said.notify_all()
 
-    def wait(self, seconds: float, what: str) -> None:
-        if not self._settled.wait(seconds):
-            raise AssertionError(f"gave up after {seconds} s waiting for {what}")
-        if self.seen < self.count:
-            said = b"".join(self.last_lines).decode("utf-8", "replace")
-            raise AssertionError(f"{what} stopped before it was ready (exit code {self.process.wait(10)}):\n{said}")
+    def wait(self, seconds: float, what: str, count: int | None = None) -> None:
+        count = count or self.count
+        with self._said:
+            if not self._said.wait_for(lambda: self.seen >= count or self.ended, seconds):
+                raise AssertionError(f"gave up after {seconds} s waiting for {what}")
+            if self.seen < count:
+                said = b"".join(self.last_lines).decode("utf-8", "replace")
+                raise AssertionError(f"{what} stopped before it was ready (exit code {self.process.wait(10)}):\n{said}")
 
 
 def children(pid: int) -> list[int]:
@@ -256,6 +261,7 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.process: subprocess.Popen | None = None
+        self.booted: ReadyLines | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
@@ -280,8 +286,16 @@ class Gunicorn:
         )
         # Each worker says so once forked; the arbiter is listening by then (requests queue until a worker
         # has loaded Django).
-        booted = ReadyLines(self.process, b"Booting worker with pid", self.workers, self.log)
-        booted.wait(SERVER_START_SECONDS, "gunicorn's workers")
+        self.booted = ReadyLines(self.process, b"Booting worker with pid", self.workers, self.log)
+        self.booted.wait(SERVER_START_SECONDS, "gunicorn's workers")
+
+    def kill_workers(self) -> None:
+        """SIGKILL every worker, then wait until gunicorn has booted a new one for each (it says so for each)."""
+        booted = self.booted.seen
+        pids = self.worker_pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        self.booted.wait(SERVER_START_SECONDS, "gunicorn's new workers", count=booted + len(pids))
 
     def worker_pids(self) -> list[int]:
         return children(self.process.pid)
