@@ -380,8 +380,14 @@ def test_it_describes_the_role_and_user_answers(api, admin, alice, document):
         ("PUT", "/_security/user/{username}", "/_security/user/dora", {"password": "a longer passphrase", "roles": []}),
         ("GET", "/_security/user", "/_security/user", None),
         ("GET", "/_security/user/{username}", "/_security/user/nobody", None),
+        ("GET", "/_security/user/{username}", "/_security/user/dora,alice", None),
+        ("PUT", "/_security/user/{username}/_password", "/_security/user/alice/_password", {"password": "x" * 8}),
+        ("PUT", "/_security/user/{username}/_disable", "/_security/user/alice/_disable", None),
+        ("POST", "/_security/user/{username}/_enable", "/_security/user/alice/_enable", None),
+        ("PUT", "/_security/user/{username}/_enable", "/_security/user/nobody/_enable", None),
         ("DELETE", "/_security/user/{username}", "/_security/user/dora", None),
         ("POST", "/_security/api_key/{ids}/_clear_cache", "/_security/api_key/*/_clear_cache", None),
+        ("POST", "/_security/user/_password", "/_security/user/_password", {"password": "y" * 8}),  # last: admin's own
     ]
     for method, template, url, body in checks:
         check_answer(document, template, method.lower(), api(method, url, basic(admin), body))

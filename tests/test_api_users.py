@@ -29,12 +29,26 @@ def refusal(caught: pytest.ExceptionInfo) -> tuple[int, str, str]:
     return caught.value.meta.status, error["type"], error["reason"]
 
 
-def authenticates(es_url: str, username: str, password: str) -> bool:
+def authenticates(es: Elasticsearch) -> bool:
+    """Whether the client's credentials (a password, a key, a token) authenticate now; False on a 401."""
     try:
-        es_as(es_url, username, password).security.authenticate()
-    except AuthenticationException:
+        es.security.authenticate()
+    except AuthenticationException as refused:
+        assert refused.body["error"]["type"] == "security_exception"
         return False
     return True
+
+
+def signs_in(es_url: str, username: str, password: str) -> bool:
+    return authenticates(es_as(es_url, username, password))
+
+
+def assert_denied(caught: pytest.ExceptionInfo, action: str, who: str) -> None:
+    """A 403 naming the action, who asked, and the privileges that grant it."""
+    status, kind, reason = refusal(caught)
+    assert (status, kind) == (403, "security_exception")
+    assert reason.startswith(f"action [{action}] is unauthorized for {who}")
+    assert reason.endswith("this action is granted by the cluster privileges [manage_security,all]")
 
 
 # --- Putting and getting users --------------------------------------------------------------------------------
@@ -62,7 +76,7 @@ def test_putting_an_existing_user_replaces_everything_but_the_password(admin_es,
             "enabled": True,
         }
     }
-    assert authenticates(es_url, "dana", "dana-password")
+    assert signs_in(es_url, "dana", "dana-password")
 
 
 def test_roles_may_be_given_as_one_comma_separated_string(admin_es):
@@ -125,8 +139,8 @@ def test_with_profile_uid_must_be_a_boolean(api, admin):
 def test_a_password_hash_from_elasticsearch_becomes_the_users_password(admin_es, es_url, settings):
     settings.PASSWORD_HASHERS = [*settings.PASSWORD_HASHERS, "apikeys.domain.passwords.ElasticsearchPbkdf2Hasher"]
     admin_es.security.put_user(username="fleet", password_hash=ELASTICSEARCH_STRETCH_HASH, roles=[])
-    assert authenticates(es_url, "fleet", ELASTICSEARCH_STRETCH_SECRET)
-    assert not authenticates(es_url, "fleet", "not-the-secret")
+    assert signs_in(es_url, "fleet", ELASTICSEARCH_STRETCH_SECRET)
+    assert not signs_in(es_url, "fleet", "not-the-secret")
 
 
 # --- Changing passwords ------------------------------------------------------------------------------------------
@@ -139,15 +153,15 @@ def test_a_user_changes_its_own_password_and_the_remembered_old_one_stops_at_onc
 
     assert alice_es.security.change_password(password=NEW_PASSWORD).body == {}
 
-    assert not authenticates(es_url, "alice", PASSWORD)
-    assert authenticates(es_url, "alice", NEW_PASSWORD)
+    assert not signs_in(es_url, "alice", PASSWORD)
+    assert signs_in(es_url, "alice", NEW_PASSWORD)
     event = AuditEvent.objects.get(action="user_change", target="alice")
     assert event.actor == "alice" and event.details == {"fields": ["password"]}
 
 
 def test_a_user_may_name_itself_in_the_path_too(alice_es, es_url):
     assert alice_es.security.change_password(username="alice", password=NEW_PASSWORD, refresh="wait_for").body == {}
-    assert authenticates(es_url, "alice", NEW_PASSWORD)
+    assert signs_in(es_url, "alice", NEW_PASSWORD)
 
 
 def test_manage_security_changes_anyones_password_with_put_or_post(admin_es, es_url, alice, bob):
@@ -159,49 +173,42 @@ def test_manage_security_changes_anyones_password_with_put_or_post(admin_es, es_
         body={"password": NEW_PASSWORD},
     )
     assert posted.body == {}
-    assert authenticates(es_url, "alice", NEW_PASSWORD) and authenticates(es_url, "bob", NEW_PASSWORD)
-    assert authenticates(es_url, "admin", PASSWORD)
+    assert signs_in(es_url, "alice", NEW_PASSWORD) and signs_in(es_url, "bob", NEW_PASSWORD)
+    assert signs_in(es_url, "admin", PASSWORD)
 
 
 def test_an_administrator_can_set_a_password_hash(admin_es, es_url, alice, settings):
     settings.PASSWORD_HASHERS = [*settings.PASSWORD_HASHERS, "apikeys.domain.passwords.ElasticsearchPbkdf2Hasher"]
     admin_es.security.change_password(username="alice", password_hash=ELASTICSEARCH_STRETCH_HASH)
-    assert authenticates(es_url, "alice", ELASTICSEARCH_STRETCH_SECRET)
-    assert not authenticates(es_url, "alice", PASSWORD)
+    assert signs_in(es_url, "alice", ELASTICSEARCH_STRETCH_SECRET)
+    assert not signs_in(es_url, "alice", PASSWORD)
 
 
 def test_another_users_password_needs_manage_security(alice_es, es_url, bob):
     with pytest.raises(AuthorizationException) as caught:
         alice_es.security.change_password(username="bob", password=NEW_PASSWORD)
-    status, kind, reason = refusal(caught)
-    assert (status, kind) == (403, "security_exception")
-    assert reason.startswith(f"action [{CHANGE_PASSWORD}] is unauthorized for user [alice]")
-    assert reason.endswith("this action is granted by the cluster privileges [manage_security,all]")
-    assert authenticates(es_url, "bob", PASSWORD)
+    assert_denied(caught, CHANGE_PASSWORD, "user [alice]")
+    assert signs_in(es_url, "bob", PASSWORD)
 
 
 def test_a_user_signed_in_with_a_token_may_not_change_its_own_password(admin_es, es_url, alice):
     token = admin_es.security.get_token(grant_type="password", username="alice", password=PASSWORD)["access_token"]
     with pytest.raises(AuthorizationException) as caught:
         Elasticsearch(es_url, bearer_auth=token).security.change_password(password=NEW_PASSWORD)
-    status, kind, reason = refusal(caught)
-    assert (status, kind) == (403, "security_exception")
-    assert reason.startswith(f"action [{CHANGE_PASSWORD}] is unauthorized for user [alice]")
-    assert authenticates(es_url, "alice", PASSWORD)
+    assert_denied(caught, CHANGE_PASSWORD, "user [alice]")
+    assert signs_in(es_url, "alice", PASSWORD)
 
 
 def test_an_api_key_changes_a_password_only_with_manage_security(es_url, alice, admin):
     alices = new_key(alice, "alices")
     with pytest.raises(AuthorizationException) as caught:
         Elasticsearch(es_url, api_key=alices.encoded).security.change_password(password=NEW_PASSWORD)
-    status, _, reason = refusal(caught)
-    assert status == 403
-    assert reason.startswith(f"action [{CHANGE_PASSWORD}] is unauthorized for API key id [{alices.key.id}]")
-    assert authenticates(es_url, "alice", PASSWORD)
+    assert_denied(caught, CHANGE_PASSWORD, f"API key id [{alices.key.id}] of user [alice]")
+    assert signs_in(es_url, "alice", PASSWORD)
     # As in Elasticsearch, a key holding manage_security may (here: an administrator's key, limited by its roles).
     admins = new_key(admin, "admins")
     Elasticsearch(es_url, api_key=admins.encoded).security.change_password(username="alice", password=NEW_PASSWORD)
-    assert authenticates(es_url, "alice", NEW_PASSWORD)
+    assert signs_in(es_url, "alice", NEW_PASSWORD)
 
 
 def test_an_unknown_user_or_a_service_account_has_no_password_to_change(admin_es, db):
@@ -314,4 +321,4 @@ def test_anonymous_or_wrong_credentials_are_refused_and_change_nothing(api, alic
 def test_a_user_created_with_a_password_signs_in_with_it(admin_es, es_url):
     make_user("erin")
     admin_es.security.change_password(username="erin", password=NEW_PASSWORD)
-    assert authenticates(es_url, "erin", NEW_PASSWORD)
+    assert signs_in(es_url, "erin", NEW_PASSWORD)

@@ -139,7 +139,24 @@ def _roles(value: Any) -> list[str]:
     return value
 
 
-def read_put_user(username: str, body: Any) -> PutUser:
+# The plain fields' types as Elasticsearch names them in its refusals, as JSON gives them, and whether null is taken.
+FIELD_TYPES: dict[str, tuple[str, type, bool]] = {
+    "full_name": ("string", str, True),
+    "email": ("string", str, True),
+    "metadata": ("object", dict, False),
+    "enabled": ("boolean", bool, False),
+    "username": ("string", str, False),
+}
+
+
+def _typed(name: str, value: Any) -> Any:
+    expected, kind, nullable = FIELD_TYPES[name]
+    if not isinstance(value, kind) and not (nullable and value is None):
+        raise _wrong_type(name, expected, value)
+    return value
+
+
+def read_put_user(username: str, body: dict[str, Any]) -> PutUser:
     """A put-user body, field by field in the order sent, refused at the first field Elasticsearch refuses."""
     request = PutUser()
     for name, value in body.items():
@@ -147,23 +164,11 @@ def read_put_user(username: str, body: Any) -> PutUser:
             request.secret.read(name, value)
         elif name == "roles":
             request.roles = _roles(value)
-        elif name in ("full_name", "email"):
-            if value is not None and not isinstance(value, str):
-                raise _wrong_type(name, "string", value)
-            setattr(request, name, value)
-        elif name == "metadata":
-            if not isinstance(value, dict):
-                raise _wrong_type(name, "object", value)
-            request.metadata = value
-        elif name == "enabled":
-            if not isinstance(value, bool):
-                raise _wrong_type(name, "boolean", value)
-            request.enabled = value
         elif name == "username":
-            if not isinstance(value, str):
-                raise _wrong_type(name, "string", value)
-            if value != username:
+            if _typed(name, value) != username:
                 raise ApiError(f"[username] in source does not match the username provided [{username}]", path=name)
+        elif name in FIELD_TYPES:
+            setattr(request, name, _typed(name, value))
         else:
             raise _parse_error(f"failed to parse add user request. unexpected field [{name}]", name)
     return request
