@@ -280,6 +280,7 @@ def test_a_bad_password_body_is_refused_and_changes_nothing(api, admin, alice, b
         ({"roles": [], "username": 5}, "expected field [username] to be of type string, but found [VALUE_NUMBER]"),
         ({"roles": [], "metadata": {"_hidden": 1}}, "Validation Failed: 1: metadata keys may not start with [_];"),
         ({"roles": [], "password_hash": "{PBKDF2}10000$bad"}, passwords.NOT_A_HASH),
+        ({"roles": [], "full_name": "x" * 256}, "Validation Failed: 1: [full_name] may hold at most 255 characters;"),
     ],
 )
 def test_a_bad_user_body_is_refused_and_changes_nothing(api, admin, alice, body, reason):

@@ -30,6 +30,8 @@ USER_FIELDS = {"username", "password", "password_hash", "roles", "full_name", "e
 PASSWORD_FIELDS = {"password", "password_hash"}
 MIN_PASSWORD_LENGTH = 6
 PASSWORD_MAX_LENGTH = User._meta.get_field("password").max_length
+# The columns' limits on what a put stores as given (Elasticsearch has none).
+TEXT_LIMITS = {name: User._meta.get_field(name).max_length for name in ("full_name", "email")}
 USER_NOT_FOUND = "user must exist in order to change password"
 
 
@@ -103,6 +105,9 @@ class PutUser:
         found = [] if self.roles is not None else ["roles are missing"]
         if self.metadata and any(key.startswith("_") for key in self.metadata):
             found.append("metadata keys may not start with [_]")
+        for name, limit in TEXT_LIMITS.items():
+            if len(getattr(self, name) or "") > limit:
+                found.append(f"[{name}] may hold at most {limit} characters")
         return found
 
     def apply(self, user: User) -> None:
@@ -175,14 +180,15 @@ def read_put_user(username: str, body: dict[str, Any]) -> PutUser:
 
 
 def _username_problem(username: str) -> str | None:
+    limit = User._meta.get_field("username").max_length
     if (
         not username
-        or len(username) > User._meta.get_field("username").max_length
+        or len(username) > limit
         or username != username.strip()
         or username.startswith("_")
         or "/" in username
     ):
-        return "invalid username: 1 to 150 characters, no leading underscore, no slash, no surrounding spaces"
+        return f"invalid username: 1 to {limit} characters, no leading underscore, no slash, no surrounding spaces"
     return None
 
 

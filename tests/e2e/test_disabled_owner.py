@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.conftest import basic, new_key
-from tests.e2e.support import open_signed_in, rows
+from tests.e2e.support import open_signed_in, rows, serious_accessibility_violations
 
 
 def status_with_key(page: Page, live_server, encoded: str) -> int:
@@ -42,6 +42,7 @@ def test_disabling_an_owner_marks_its_keys_and_stops_them_at_once(
     bobs_row = rows(page).filter(has=page.get_by_role("link", name="bob-reports"))
     expect(bobs_row.locator("td[data-label=Status]")).not_to_contain_text("Owner disabled")
     screenshot("owner-disabled-list")
+    assert serious_accessibility_violations(page) == []
 
     alices_row.get_by_role("link", name="alice-nightly", exact=True).click()
     expect(page.get_by_role("heading", name="API key details")).to_be_visible()
@@ -49,6 +50,7 @@ def test_disabling_an_owner_marks_its_keys_and_stops_them_at_once(
     expect(status).to_contain_text("Owner disabled")
     expect(page.get_by_role("note").filter(has_text="Its owner, alice, is disabled")).to_be_visible()
     screenshot("owner-disabled-key-page")
+    assert serious_accessibility_violations(page) == []
 
     set_enabled(page, live_server, admin, "alice", "_enable")
     assert status_with_key(page, live_server, nightly.encoded) == 200

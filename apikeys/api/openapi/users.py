@@ -20,7 +20,7 @@ from apikeys.api.openapi.parts import (
     ref,
 )
 from apikeys.domain import passwords
-from apikeys.services.users import MIN_PASSWORD_LENGTH
+from apikeys.services.users import MIN_PASSWORD_LENGTH, TEXT_LIMITS
 
 PASSWORD: Schema = {"type": "string", "minLength": MIN_PASSWORD_LENGTH}
 PASSWORD_HASH: Schema = {
@@ -52,8 +52,10 @@ SCHEMAS: dict[str, Schema] = {
                 "anyOf": [STRINGS, {"type": "string", "description": "Comma-separated role names."}],
                 "description": "Replaces the user's roles.",
             },
-            "full_name": {"type": ["string", "null"], "description": "Cleared when not given."},
-            "email": {"type": ["string", "null"], "description": "Cleared when not given."},
+            **{
+                name: {"type": ["string", "null"], "maxLength": limit, "description": "Cleared when not given."}
+                for name, limit in TEXT_LIMITS.items()
+            },
             "metadata": {**OBJECT, "description": "Top-level keys may not start with `_`; cleared when not given."},
             "enabled": {"type": "boolean", "description": "True when not given."},
         },
