@@ -70,67 +70,78 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
-def paths() -> dict[str, Any]:
-    tag = "Users"
+TAG = "Users"
+DONE = answer("Done.", ref("EmptyResponse"))
+ONE_USER = path_param("username", "A username.")
+
+
+def user_paths() -> dict[str, Any]:
     username = path_param("username", "A username (comma-separated usernames when getting).")
-    one_user = path_param("username", "A username.")
     put = {
         "ok": answer("Whether the user was created (else overwritten).", ref("PutUserResponse")),
         "body": json_body("PutUserRequest", True),
         "params": [*param_refs(), username],
     }
     found = answer("The user was deleted.", ref("FoundResponse"))
-    done = answer("Done.", ref("EmptyResponse"))
-    password = {"ok": done, "body": json_body("ChangePasswordRequest", True)}
-    own_password = "Change the caller's own password (not through an API key or a token)"
     return {
         "/_security/user": {
             "get": operation(
                 "getUsers",
-                tag,
+                TAG,
                 "Get every user",
                 answer("Every user.", ref("Users")),
                 params=param_refs("with_profile_uid"),
             )
         },
-        "/_security/user/_password": {
-            "put": operation("changeOwnPassword", tag, own_password, **password),
-            "post": operation("changeOwnPasswordWithPost", tag, own_password, **password),
-        },
         "/_security/user/{username}": {
             "get": operation(
                 "getUser",
-                tag,
+                TAG,
                 "Get users by username",
                 answer("The users that exist among those named.", ref("Users")),
                 params=[*param_refs("with_profile_uid"), username],
                 not_found=answer("None of the named users exists.", NOT_FOUND_EMPTY),
             ),
-            "put": operation("putUser", tag, "Create or overwrite a user", **put),
-            "post": operation("putUserWithPost", tag, "Create or overwrite a user", **put),
+            "put": operation("putUser", TAG, "Create or overwrite a user", **put),
+            "post": operation("putUserWithPost", TAG, "Create or overwrite a user", **put),
             "delete": operation(
-                "deleteUser", tag, "Delete a user", found, params=[*param_refs(), username], not_found=found_false()
+                "deleteUser", TAG, "Delete a user", found, params=[*param_refs(), username], not_found=found_false()
             ),
-        },
-        "/_security/user/{username}/_password": {
-            "put": operation(
-                "changePassword", tag, "Change a user's password", params=[*param_refs(), one_user], **password
-            ),
-            "post": operation(
-                "changePasswordWithPost", tag, "Change a user's password", params=[*param_refs(), one_user], **password
-            ),
-        },
-        **{
-            f"/_security/user/{{username}}/_{verb}": {
-                method: operation(
-                    f"{verb}User{suffix}",
-                    tag,
-                    f"{verb.capitalize()} a user (never the caller itself)",
-                    done,
-                    params=[*param_refs(), one_user],
-                )
-                for method, suffix in (("put", ""), ("post", "WithPost"))
-            }
-            for verb in ("enable", "disable")
         },
     }
+
+
+def password_paths() -> dict[str, Any]:
+    password = {"ok": DONE, "body": json_body("ChangePasswordRequest", True)}
+    own = "Change the caller's own password (not through an API key or a token)"
+    anyones = {**password, "params": [*param_refs(), ONE_USER]}
+    return {
+        "/_security/user/_password": {
+            "put": operation("changeOwnPassword", TAG, own, **password),
+            "post": operation("changeOwnPasswordWithPost", TAG, own, **password),
+        },
+        "/_security/user/{username}/_password": {
+            "put": operation("changePassword", TAG, "Change a user's password", **anyones),
+            "post": operation("changePasswordWithPost", TAG, "Change a user's password", **anyones),
+        },
+    }
+
+
+def enabled_paths() -> dict[str, Any]:
+    return {
+        f"/_security/user/{{username}}/_{verb}": {
+            method: operation(
+                f"{verb}User{suffix}",
+                TAG,
+                f"{verb.capitalize()} a user (never the caller itself)",
+                DONE,
+                params=[*param_refs(), ONE_USER],
+            )
+            for method, suffix in (("put", ""), ("post", "WithPost"))
+        }
+        for verb in ("enable", "disable")
+    }
+
+
+def paths() -> dict[str, Any]:
+    return {**user_paths(), **password_paths(), **enabled_paths()}
