@@ -1,5 +1,6 @@
 """A key's page as a read model: the key (if the caller may see it) and whether its owner is enabled, what the
-caller may do with it, what it may do (effective privileges), the keys it replaced or was replaced by, what happened to it, its usage."""
+caller may do with it, what it may do (effective privileges), the keys it replaced or was replaced by, what
+happened to it, its usage."""
 
 from __future__ import annotations
 
