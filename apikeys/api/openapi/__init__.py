@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 document of the JSON API, served at /openapi.json: every path of api_urls.py, with its
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
 shorthands and the answers every endpoint shares), `keys` (API key paths), `query` (the query API), `extensions`
-(ours: roll, usage), `users`, `security` (everything else around them). Every enum, default, limit and field name is read from
-the code that enforces it, so the document cannot say one thing while the server does another."""
+(ours: roll, usage), `users`, `security` (everything else around them). Every enum, default, limit and field name
+is read from the code that enforces it, so the document cannot say one thing while the server does another."""
 
 from __future__ import annotations
 
