@@ -24,7 +24,7 @@ from apikeys.domain.privileges import HAS_PRIVILEGES_SCHEMA, ROLE_DESCRIPTOR_SCH
 from apikeys.models import KeyType
 from apikeys.query.dsl import CLAUSES
 from apikeys.records.usage import INTERVALS, Refusal
-from apikeys.services import accounts, app_privileges, create, roll, tokens
+from apikeys.services import app_privileges, create, roll, tokens, users
 from tests.conftest import OWN_KEYS_ROLE, basic
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")
@@ -226,7 +226,8 @@ def test_it_declares_api_key_and_basic_authentication(document):
         ("TokenRequest", tokens.TOKEN_FIELDS),
         ("InvalidateTokenRequest", tokens.INVALIDATE_TOKEN_FIELDS),
         ("QueryRequest", query.SEARCH_FIELDS),
-        ("PutUserRequest", accounts.USER_FIELDS),
+        ("PutUserRequest", users.USER_FIELDS),
+        ("ChangePasswordRequest", users.PASSWORD_FIELDS),
         ("PrivilegeDefinition", app_privileges.PRIVILEGE_FIELDS),
         ("RollApiKeyRequest", roll.ROLL_FIELDS),
     ],
@@ -376,11 +377,17 @@ def test_it_describes_the_role_and_user_answers(api, admin, alice, document):
         ("GET", "/_security/role", "/_security/role", None),
         ("GET", "/_security/role/{name}", "/_security/role/nobody", None),
         ("DELETE", "/_security/role/{name}", "/_security/role/nobody", None),
-        ("PUT", "/_security/user/{username}", "/_security/user/dora", {"password": "a longer passphrase"}),
+        ("PUT", "/_security/user/{username}", "/_security/user/dora", {"password": "a longer passphrase", "roles": []}),
         ("GET", "/_security/user", "/_security/user", None),
         ("GET", "/_security/user/{username}", "/_security/user/nobody", None),
+        ("GET", "/_security/user/{username}", "/_security/user/dora,alice", None),
+        ("PUT", "/_security/user/{username}/_password", "/_security/user/alice/_password", {"password": "x" * 8}),
+        ("PUT", "/_security/user/{username}/_disable", "/_security/user/alice/_disable", None),
+        ("POST", "/_security/user/{username}/_enable", "/_security/user/alice/_enable", None),
+        ("PUT", "/_security/user/{username}/_enable", "/_security/user/nobody/_enable", None),
         ("DELETE", "/_security/user/{username}", "/_security/user/dora", None),
         ("POST", "/_security/api_key/{ids}/_clear_cache", "/_security/api_key/*/_clear_cache", None),
+        ("POST", "/_security/user/_password", "/_security/user/_password", {"password": "y" * 8}),  # last: admin's own
     ]
     for method, template, url, body in checks:
         check_answer(document, template, method.lower(), api(method, url, basic(admin), body))

@@ -10,9 +10,9 @@ from django.http import HttpRequest
 
 from apikeys.domain.errors import Forbidden
 from apikeys.domain.privileges import RESERVED_ROLES, RoleSet, has_cluster
-from apikeys.domain.privileges.actions import GRANTED_BY, privileges_granting
+from apikeys.domain.privileges.actions import GRANTED_BY, USER_CHANGE_PASSWORD, privileges_granting
 from apikeys.infra.http import client_address
-from apikeys.models import ApiKey, Role, User
+from apikeys.models import NATIVE_REALM, ApiKey, Role, User
 
 
 def user_role_names(user: User) -> list[str]:
@@ -110,6 +110,17 @@ class Principal:
         """Refuse `action` unless a cluster privilege of this principal grants it whatever the request says."""
         if not any(self.has_cluster(privilege) for privilege in GRANTED_BY[action]):
             raise self.denied(action)
+
+    def signed_in_with_password(self) -> bool:
+        """Whether a native user authenticated itself with its own password: not through an API key or a token,
+        and not a service account. Elasticsearch's same-user rules hold only for such a caller."""
+        return self.api_key is None and not self.by_token and self.user.realm == NATIVE_REALM
+
+    def require_password_change(self, username: str) -> None:
+        """Refuse to change `username`'s password unless a privilege grants it (`manage_security`), or the caller
+        is that user signed in with its password (Elasticsearch's same-user privilege: never a key or a token)."""
+        if username != self.user.username or not self.signed_in_with_password():
+            self.require(USER_CHANGE_PASSWORD)
 
     def names_own_keys(
         self, owner: bool = False, username: str | None = None, realm: str | None = None, ids: list[str] | None = None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apikeys.api import keys, openapi_view, security
+from apikeys.api import keys, openapi_view, security, users
 
 urlpatterns = [
     path("_security/api_key", keys.api_key_view),
@@ -18,8 +18,12 @@ urlpatterns = [
     path("_security/user/_has_privileges", security.has_privileges_view),
     path("_security/role", security.roles_view),
     path("_security/role/<str:name>", security.role_view),
-    path("_security/user", security.users_view),
-    path("_security/user/<str:username>", security.user_view),
+    path("_security/user", users.users_view),
+    path("_security/user/_password", users.password_view),
+    path("_security/user/<str:username>", users.user_view),
+    path("_security/user/<str:username>/_password", users.password_view),
+    path("_security/user/<str:username>/_enable", users.enable_view),
+    path("_security/user/<str:username>/_disable", users.disable_view),
     path("_security/oauth2/token", security.token_view),
     path("_security/privilege", security.privileges_view),
     path("_security/privilege/", security.privileges_view),

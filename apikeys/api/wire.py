@@ -73,6 +73,11 @@ class Call:
 MAX_BODY_DEPTH = 100
 
 
+def comma_names(value: str | None) -> list[str] | None:
+    """A path part naming one or more things, comma-separated (`a,b`), as names; None when the path has none."""
+    return [name for name in value.split(",") if name] if value else None
+
+
 def _not_a_number(word: str) -> NoReturn:
     raise ValueError(f"[{word}] is not a JSON number")
 

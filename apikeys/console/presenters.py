@@ -94,6 +94,19 @@ def badge(label: str, tone: str) -> str:
     return f'<span class="badge {tone}">{html_text(label)}</span>'
 
 
+# Beside the status of a key whose owner is disabled: every request with it is refused until the owner is enabled.
+OWNER_DISABLED = "Owner disabled"
+
+
+def owner_badge(owner_enabled: bool) -> SafeString:
+    """The Owner disabled badge, after a key's status (nothing while the owner is enabled)."""
+    return mark_safe("" if owner_enabled else f" {badge(OWNER_DISABLED, 'danger')}")
+
+
+def owner_disabled_note(key: ApiKey) -> str:
+    return f"Its owner, {key.username}, is disabled: every request with this API key is refused until they are enabled."
+
+
 TYPE_TONES = {"personal": "plain", "managed": "accent", "cross_cluster": "info"}
 
 

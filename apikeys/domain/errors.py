@@ -55,6 +55,13 @@ class ValidationFailed(ApiError):
         super().__init__(f"Validation Failed: {numbered}", path=path, problems=problems)
 
 
+class InvalidRequest(ValidationFailed):
+    """Elasticsearch's `ValidationException`: what its actions find wrong once running (a user that must exist,
+    a password too short), worded as `ValidationFailed` is, typed apart from a request's own validation."""
+
+    error_type = "validation_exception"
+
+
 class ParseFailed(ApiError):
     """A body that is not what the endpoint reads: not an object, a field of the wrong type or unknown."""
 

@@ -1,5 +1,5 @@
-"""The paths around the keys in the OpenAPI document (who am I, privilege checks, roles, users, application
-privileges, tokens) and the schemas of their bodies and answers. Role descriptor and has-privileges schemas are
+"""The paths around the keys in the OpenAPI document (who am I, privilege checks, roles, application privileges,
+tokens; users have `users`) and the schemas of their bodies and answers. Role descriptor and has-privileges schemas are
 the privileges package's own, the ones the API validates with, so the document cannot drift from the server."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from apikeys.api.openapi.parts import (
     closed,
     found_false,
     json_body,
-    nullable,
     operation,
     param_refs,
     path_param,
@@ -102,29 +101,6 @@ SCHEMAS: dict[str, Schema] = {
         ("username", "has_all_requested", "cluster", "index", "application"),
     ),
     "PutRoleResponse": closed({"role": closed({"created": {"type": "boolean"}}, ("created",))}, ("role",)),
-    "User": closed(
-        {
-            "username": {"type": "string"},
-            "roles": STRINGS,
-            "full_name": {"type": ["string", "null"]},
-            "email": {"type": ["string", "null"]},
-            "metadata": OBJECT,
-            "enabled": {"type": "boolean"},
-        },
-        ("username", "roles", "full_name", "email", "metadata", "enabled"),
-    ),
-    "Users": {"type": "object", "description": "Username -> user.", "additionalProperties": ref("User")},
-    "PutUserRequest": closed(
-        {
-            "password": nullable({"type": "string", "description": "Required when the user is created."}),
-            "roles": nullable(STRINGS),
-            "full_name": {"type": ["string", "null"]},
-            "email": {"type": ["string", "null"]},
-            "metadata": nullable({**OBJECT, "description": "Top-level keys may not start with `_`."}),
-            "enabled": {"type": ["boolean", "null"]},
-        }
-    ),
-    "PutUserResponse": closed({"created": {"type": "boolean"}}, ("created",)),
     "PutPrivilegesRequest": {
         "type": "object",
         "minProperties": 1,
@@ -299,35 +275,6 @@ def role_paths() -> dict[str, Any]:
     }
 
 
-def user_paths() -> dict[str, Any]:
-    tag = "Users"
-    username = path_param("username", "A username (comma-separated usernames when getting).")
-    put = {
-        "ok": answer("Whether the user was created (else updated).", ref("PutUserResponse")),
-        "body": json_body("PutUserRequest", True),
-        "params": [*param_refs(), username],
-    }
-    found = answer("The user was deleted.", ref("FoundResponse"))
-    return {
-        "/_security/user": {"get": operation("getUsers", tag, "Get every user", answer("Every user.", ref("Users")))},
-        "/_security/user/{username}": {
-            "get": operation(
-                "getUser",
-                tag,
-                "Get users by username",
-                answer("The users that exist among those named.", ref("Users")),
-                params=[*param_refs(), username],
-                not_found=answer("None of the named users exists.", NOT_FOUND_EMPTY),
-            ),
-            "put": operation("putUser", tag, "Create or update a user", **put),
-            "post": operation("putUserWithPost", tag, "Create or update a user", **put),
-            "delete": operation(
-                "deleteUser", tag, "Delete a user", found, params=[*param_refs(), username], not_found=found_false()
-            ),
-        },
-    }
-
-
 def privilege_paths() -> dict[str, Any]:
     tag = "Application privileges"
     application = path_param("application", "An application name.")
@@ -381,4 +328,4 @@ def privilege_paths() -> dict[str, Any]:
 
 
 def paths() -> dict[str, Any]:
-    return {**caller_paths(), **role_paths(), **user_paths(), **privilege_paths()}
+    return {**caller_paths(), **role_paths(), **privilege_paths()}

@@ -25,6 +25,8 @@ ROLE_DELETE = "cluster:admin/xpack/security/role/delete"
 USER_GET = "cluster:admin/xpack/security/user/get"
 USER_PUT = "cluster:admin/xpack/security/user/put"
 USER_DELETE = "cluster:admin/xpack/security/user/delete"
+USER_CHANGE_PASSWORD = "cluster:admin/xpack/security/user/change_password"
+USER_SET_ENABLED = "cluster:admin/xpack/security/user/set_enabled"
 PRIVILEGE_GET = "cluster:admin/xpack/security/privilege/get"
 PRIVILEGE_PUT = "cluster:admin/xpack/security/privilege/put"
 PRIVILEGE_DELETE = "cluster:admin/xpack/security/privilege/delete"
@@ -52,6 +54,8 @@ GRANTED_BY: dict[str, set[str]] = {
     USER_GET: {"read_security"},
     USER_PUT: {"manage_security"},
     USER_DELETE: {"manage_security"},
+    USER_CHANGE_PASSWORD: {"manage_security"},
+    USER_SET_ENABLED: {"manage_security"},
     PRIVILEGE_GET: {"read_security"},
     PRIVILEGE_PUT: {"manage_security"},
     PRIVILEGE_DELETE: {"manage_security"},
