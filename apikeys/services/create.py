@@ -232,10 +232,7 @@ def _grantor(body: Mapping[str, Any], action: str) -> User:
     granted = Principal.for_user(user)
     target = User.objects.filter(username=run_as, is_active=True, is_service_account=False).first()
     if target is None or not can_run_as(granted.role_sets, run_as):
-        raise Forbidden(
-            f"action [{action}] is unauthorized for {granted.description()}, "
-            f"because user [{user.username}] is unauthorized to run as [{run_as}]"
-        )
+        raise granted.denied(action, run_as=run_as)
     return target
 
 
