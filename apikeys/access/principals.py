@@ -8,9 +8,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apikeys.domain.errors import Forbidden
+from apikeys.domain.errors import ActionDenied, Requester
 from apikeys.domain.privileges import RESERVED_ROLES, RoleSet, has_cluster
-from apikeys.domain.privileges.actions import GRANTED_BY, USER_CHANGE_PASSWORD, privileges_granting
+from apikeys.domain.privileges.actions import GRANTED_BY, USER_CHANGE_PASSWORD
 from apikeys.infra.http import client_address
 from apikeys.models import NATIVE_REALM, ApiKey, Role, User
 
@@ -84,27 +84,21 @@ class Principal:
             out.update(authentication_realm=realm, lookup_realm=realm, authentication_type=kind)
         return out
 
-    def description(self) -> str:
-        """Who this is, as Elasticsearch's refusals say it: the user and the roles that apply (those assigned
-        that do not exist named apart), or the API key and its owner."""
-        text = f"{'service account' if self.user.is_service_account else 'user'} [{self.user.username}]"
+    def requester(self) -> Requester:
+        """Who this is, as a denial reports it: an API key (by its id, and its owner), a service account, or a
+        user with the roles that apply and those it is assigned."""
         if self.api_key is not None:
-            return f"API key id [{self.api_key.id}] of {text}"
-        effective = sorted(self.role_sets[0]) if self.role_sets else []
-        text += f" with effective roles [{','.join(effective)}]"
-        missing = sorted(set(user_role_names(self.user)) - set(effective))
-        if missing:
-            text += f" (assigned roles [{','.join(missing)}] were not found)"
-        return text
+            return Requester(Requester.API_KEY, self.user.username, api_key_id=self.api_key.id)
+        if self.user.is_service_account:
+            return Requester(Requester.SERVICE_ACCOUNT, self.user.username)
+        effective = tuple(sorted(self.role_sets[0])) if self.role_sets else ()
+        assigned = tuple(user_role_names(self.user))
+        return Requester(Requester.USER, self.user.username, effective_roles=effective, assigned_roles=assigned)
 
-    def denied(self, action: str, own: bool = False) -> Forbidden:
-        """A refusal of `action`: who asked and what would have granted it (`own`: the request was about the
-        caller's own keys, which `manage_own_api_key` grants)."""
-        reason = f"action [{action}] is unauthorized for {self.description()}"
-        granting = privileges_granting(action, own)
-        if granting:
-            reason += f", this action is granted by the cluster privileges [{','.join(granting)}]"
-        return Forbidden(reason)
+    def denied(self, action: str, own: bool = False, run_as: str = "") -> ActionDenied:
+        """A refusal of `action` to this principal (`own`: the request was about the caller's own keys, which
+        `manage_own_api_key` grants; `run_as`: the user it may not act as)."""
+        return ActionDenied(action, self.requester(), own=own, run_as=run_as)
 
     def require(self, action: str) -> None:
         """Refuse `action` unless a cluster privilege of this principal grants it whatever the request says."""

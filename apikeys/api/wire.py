@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from apikeys.access.authentication import authenticate
 from apikeys.access.permissions import Refused
 from apikeys.access.principals import Principal
-from apikeys.api.refusals import refusal_error
+from apikeys.api.refusals import refusal_error, worded
 from apikeys.domain.errors import ApiError, ContentTooLong, MethodNotAllowed, ParseFailed, reject_unknown
 from apikeys.infra.http import es_error, es_error_body, es_response, filter_response
 
@@ -157,7 +157,8 @@ def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
                 result = handler(call, **kwargs)
             except Refused as refused:
                 raise refusal_error(refused, principal) from refused
-        except ApiError as error:
+        except ApiError as refused:
+            error = worded(refused)
             data, status, headers = es_error_body(error), error.status, error.headers
         else:
             (data, status), headers = (result if isinstance(result, tuple) else (result, 200)), {}

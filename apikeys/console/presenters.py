@@ -16,7 +16,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apikeys.access.permissions import Refusal
 from apikeys.console.charts import stacked_bars
+from apikeys.domain.errors import ActionDenied, ApiError
 from apikeys.domain.key_rules import KeyStatus, expiring_soon
+from apikeys.domain.privileges.actions import privileges_granting
 from apikeys.models import ApiKey, KeyType
 from apikeys.readmodels.listing import TYPES, type_of
 from apikeys.records.usage import Bucket
@@ -144,6 +146,18 @@ NO_BULK_DELETE = {
     "unused": "Only administrators can delete all unused API keys",
 }
 NO_AUDIT_PRIVILEGE = "Only administrators can read the audit log"
+DENIED = "You do not have permission to do this."
+
+
+def problem_text(error: ApiError) -> str:
+    """What went wrong, for a person: a denied action says which privilege it needs (or whom one may not act
+    as); any other error its problems."""
+    if not isinstance(error, ActionDenied):
+        return error.message
+    if error.run_as:
+        return f"You may not act as {error.run_as}."
+    granting = privileges_granting(error.action, error.own)
+    return f"{DENIED} It needs the {granting[0]} privilege." if granting else DENIED
 
 
 def read_only_reason(refusal: Refusal | None, key: ApiKey) -> str | None:
