@@ -165,12 +165,18 @@ def test_it_describes_every_error_answer_as_an_elasticsearch_error(document):
                 assert schema == error
 
 
-def test_it_documents_403_for_every_operation_that_checks_a_privilege(document):
-    without = {(path, method) for path, method, op in operations(document) if "403" not in op["responses"]}
-    assert without == {
+def test_it_documents_403_for_every_operation_and_why_where_no_privilege_is_checked(document):
+    def refusal(op):
+        return op["responses"].get("403", {}).get("$ref", "").rsplit("/", 1)[-1]
+
+    unchecked = {(path, method) for path, method, op in operations(document) if refusal(op) != "Forbidden"}
+    assert unchecked == {
         ("/_security/_authenticate", "get"),
         ("/_security/user/_has_privileges", "get"),
         ("/_security/user/_has_privileges", "post"),
+    }
+    assert {refusal(operation) for path, method, operation in operations(document) if (path, method) in unchecked} == {
+        "RestrictedByWorkflow"
     }
 
 

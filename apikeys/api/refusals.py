@@ -19,6 +19,11 @@ ACTIONS = {
 }
 
 
+def restricted_by_workflow() -> Forbidden:
+    """Any request of a key restricted to workflows (`restriction.workflows`): none of these endpoints is one."""
+    return Forbidden("access restricted by workflow", error_type="role_restriction_exception")
+
+
 def refusal_error(refused: Refused, principal: Principal) -> ApiError:
     """An update's or a roll's refusal as Elasticsearch says it."""
     refusal, key_id, kind, verb = refused.refusal, refused.key_id, refused.kind, refused.verb

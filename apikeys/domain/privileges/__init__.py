@@ -4,7 +4,8 @@ key has two, its own descriptors and the `limited_by` snapshot of its owner's ro
 privileges never exceed its owner's. `names` (which privileges exist), `descriptors` (schema, validation,
 normal form), `checks` (has_privileges and friends), `actions` (what each endpoint needs and who grants it),
 `applications` (application privileges), `patterns` (the wildcards both match with), `cross_cluster` (a
-cross-cluster key's access and the role descriptor built from it)."""
+cross-cluster key's access and the role descriptor built from it), `sections` (`global`, the remote sections and
+`restriction`, parsed as Elasticsearch parses them)."""
 
 from apikeys.domain.errors import InvalidRoleDescriptor
 from apikeys.domain.privileges.applications import effective_applications, named_applications
@@ -24,6 +25,7 @@ from apikeys.domain.privileges.descriptors import (
     RESERVED_ROLES,
     ROLE_DESCRIPTOR_SCHEMA,
     ROLE_DESCRIPTORS_SCHEMA,
+    ROLE_SCHEMA,
     grants_nothing,
     normalize,
     validate_role_descriptor,
@@ -38,6 +40,7 @@ __all__ = [
     "RESERVED_ROLES",
     "ROLE_DESCRIPTORS_SCHEMA",
     "ROLE_DESCRIPTOR_SCHEMA",
+    "ROLE_SCHEMA",
     "InvalidRoleDescriptor",
     "RoleSet",
     "can_run_as",
