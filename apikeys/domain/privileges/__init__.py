@@ -5,7 +5,7 @@ privileges never exceed its owner's. `names` (which privileges exist), `descript
 normal form), `checks` (has_privileges and friends), `actions` (what each endpoint needs and who grants it),
 `applications` (application privileges), `patterns` (the wildcards both match with), `cross_cluster` (a
 cross-cluster key's access and the role descriptor built from it), `sections` (`global`, the remote sections and
-`restriction`, parsed as Elasticsearch parses them)."""
+`restriction`, parsed as Elasticsearch parses them), `user_privileges` (a user's privileges merged across roles)."""
 
 from apikeys.domain.errors import InvalidRoleDescriptor
 from apikeys.domain.privileges.applications import effective_applications, named_applications
@@ -31,7 +31,8 @@ from apikeys.domain.privileges.descriptors import (
     validate_role_descriptor,
     validate_role_descriptors,
 )
-from apikeys.domain.privileges.names import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES, RoleSet
+from apikeys.domain.privileges.names import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES, RoleSet, builtin_privileges
+from apikeys.domain.privileges.user_privileges import user_privileges
 
 __all__ = [
     "CLUSTER_PRIVILEGES",
@@ -43,6 +44,7 @@ __all__ = [
     "ROLE_SCHEMA",
     "InvalidRoleDescriptor",
     "RoleSet",
+    "builtin_privileges",
     "can_run_as",
     "effective_applications",
     "effective_cluster_privileges",
@@ -56,6 +58,7 @@ __all__ = [
     "normalize",
     "set_has_cluster",
     "set_has_index",
+    "user_privileges",
     "validate_role_descriptor",
     "validate_role_descriptors",
 ]
