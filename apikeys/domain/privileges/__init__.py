@@ -18,6 +18,7 @@ from apikeys.domain.privileges.checks import (
     has_index,
     has_privileges,
     key_role_sets,
+    manages_applications,
     set_has_cluster,
     set_has_index,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "has_index",
     "has_privileges",
     "key_role_sets",
+    "manages_applications",
     "named_applications",
     "normalize",
     "set_has_cluster",

@@ -13,8 +13,11 @@ from apikeys.domain.privileges.names import INDEX_PRIVILEGES, REMOTE_CLUSTER_PRI
 
 # Each `global` category, the one privilege it holds and the field naming what that privilege is for, in the
 # order Elasticsearch writes them (`ConfigurableClusterPrivilege.Category`).
-GLOBAL_CATEGORIES = {"application": ("manage", "applications"), "profile": ("write", "applications")}
-GLOBAL_CATEGORIES["role"] = ("manage", "indices")
+GLOBAL_CATEGORIES = {
+    "application": ("manage", "applications"),
+    "profile": ("write", "applications"),
+    "role": ("manage", "indices"),
+}
 MANAGE_ROLES_FIELDS = ("names", "privileges")
 REMOTE_INDEX_FIELDS = ("names", "privileges", "field_security", "query", "allow_restricted_indices", "clusters")
 FAILURE_STORE_PRIVILEGES = frozenset({"read_failure_store", "manage_failure_store"})
@@ -77,7 +80,8 @@ def _only_field(value: Any, field: str, path: str) -> Any:
     return value[field]
 
 
-def check_global(role: str, value: Any, path: str) -> None:
+def check_global(_role: str, value: Any, path: str) -> None:
+    """`ConfigurableClusterPrivileges.parse`, whose messages name no role."""
     _expect(value, "START_OBJECT", path)
     for category, privileges in value.items():
         where = f"{path}.{category}"
