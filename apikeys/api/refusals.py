@@ -24,7 +24,7 @@ def restricted_by_workflow() -> Forbidden:
     return Forbidden("access restricted by workflow", error_type="role_restriction_exception")
 
 
-def privileges_of_a_restricted_key() -> ApiError:
+def privileges_of_a_key_with_descriptors() -> ApiError:
     """`GET /_security/user/_privileges` by an API key with role descriptors of its own: what it holds is their
     intersection with its owner's, which Elasticsearch does not list."""
     return ApiError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apikeys import services
-from apikeys.api.refusals import privileges_of_a_restricted_key
+from apikeys.api.refusals import privileges_of_a_key_with_descriptors
 from apikeys.api.wire import Call, endpoint
 from apikeys.domain.privileges import actions, builtin_privileges, user_privileges
 from apikeys.models import User
@@ -30,7 +30,7 @@ def list_user_privileges(call: Call) -> dict:
     """Every caller may ask what it holds; an API key only when it holds its owner's snapshot alone."""
     key = call.principal.api_key
     if key is not None and key.role_descriptors:
-        raise privileges_of_a_restricted_key()
+        raise privileges_of_a_key_with_descriptors()
     return user_privileges(call.principal.role_sets[0])
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from apikeys.api.openapi.parts import STRINGS, Schema, answer, closed, operation, ref
-from apikeys.api.refusals import privileges_of_a_restricted_key
+from apikeys.api.refusals import privileges_of_a_key_with_descriptors
 from apikeys.domain.privileges import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES, ROLE_SCHEMA
 from apikeys.domain.privileges.names import REMOTE_CLUSTER_PRIVILEGES
 
@@ -88,7 +88,7 @@ SCHEMAS: dict[str, Schema] = {
 
 
 def paths() -> dict[str, Any]:
-    refused = privileges_of_a_restricted_key()
+    refused = privileges_of_a_key_with_descriptors()
     return {
         "/_security/privilege/_builtin": {
             "get": operation(
