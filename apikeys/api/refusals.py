@@ -61,6 +61,20 @@ def worded(error: ApiError) -> ApiError:
     return error
 
 
+def restricted_by_workflow() -> Forbidden:
+    """Any request of a key restricted to workflows (`restriction.workflows`): none of these endpoints is one."""
+    return Forbidden("access restricted by workflow", error_type="role_restriction_exception")
+
+
+def privileges_of_a_key_with_descriptors() -> ApiError:
+    """`GET /_security/user/_privileges` by an API key with role descriptors of its own: what it holds is their
+    intersection with its owner's, which Elasticsearch does not list."""
+    return ApiError(
+        "Cannot retrieve privileges for API keys with assigned role descriptors. "
+        "Please use the Get API key information API https://ela.st/es-api-get-api-key"
+    )
+
+
 def refusal_error(refused: Refused, principal: Principal) -> ApiError:
     """An update's or a roll's refusal as Elasticsearch says it."""
     refusal, key_id, kind, verb = refused.refusal, refused.key_id, refused.kind, refused.verb

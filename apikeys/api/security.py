@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from apikeys import services
+from apikeys.api.refusals import privileges_of_a_key_with_descriptors
 from apikeys.api.wire import Call, comma_names, endpoint
-from apikeys.domain.privileges import actions
+from apikeys.domain.privileges import actions, builtin_privileges, user_privileges
 from apikeys.services import accounts
 
 
@@ -18,6 +19,19 @@ def authenticate_info(call: Call) -> dict:
 def check_privileges(call: Call) -> dict:
     answer = services.app_privileges.check_privileges(call.principal.role_sets, call.body())
     return {"username": call.principal.user.username, **answer}
+
+
+def list_builtin_privileges(call: Call) -> dict:
+    call.principal.require(actions.PRIVILEGE_BUILTIN_GET)
+    return builtin_privileges()
+
+
+def list_user_privileges(call: Call) -> dict:
+    """Every caller may ask what it holds; an API key only when it holds its owner's snapshot alone."""
+    key = call.principal.api_key
+    if key is not None and key.role_descriptors:
+        raise privileges_of_a_key_with_descriptors()
+    return user_privileges(call.principal.role_sets[0])
 
 
 # --- Roles ------------------------------------------------------------------------------------------------
@@ -63,6 +77,8 @@ def invalidate_token(call: Call) -> dict:
 
 authenticate_view = endpoint(GET=authenticate_info)
 has_privileges_view = endpoint(GET=check_privileges, POST=check_privileges)
+builtin_privileges_view = endpoint(GET=list_builtin_privileges)
+user_privileges_view = endpoint(GET=list_user_privileges)
 roles_view = endpoint(GET=get_roles)
 role_view = endpoint(GET=get_roles, PUT=put_role, POST=put_role, DELETE=delete_role)
 privileges_view = endpoint(GET=get_privileges, PUT=put_privileges, POST=put_privileges)

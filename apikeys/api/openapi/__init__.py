@@ -1,14 +1,15 @@
 """The OpenAPI 3.1 document of the JSON API, served at /openapi.json: every path of api_urls.py, with its
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
 shorthands and the answers every endpoint shares), `keys` (API key paths), `query` (the query API), `extensions`
-(ours: roll, usage), `users`, `security` (everything else around them). Every enum, default, limit and field name
-is read from the code that enforces it, so the document cannot say one thing while the server does another."""
+(ours: roll, usage), `users`, `security` (everything else around them), `privileges` (the builtin privilege
+names and the caller's privileges). Every enum, default, limit and field name is read from the code that
+enforces it, so the document cannot say one thing while the server does another."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apikeys.api.openapi import extensions, keys, parts, query, security, users
+from apikeys.api.openapi import extensions, keys, parts, privileges, query, security, users
 from apikeys.api.openapi.parts import PRODUCT_HEADER_NAME, PRODUCT_NAME
 
 
@@ -23,7 +24,14 @@ def build_document() -> dict[str, Any]:
         },
         "security": [{"ApiKey": []}, {"basic": []}, {"bearer": []}],
         "tags": [{"name": name} for name in ("API keys", "Authentication", "Roles", "Users", "Application privileges")],
-        "paths": {**keys.paths(), **query.paths(), **extensions.paths(), **security.paths(), **users.paths()},
+        "paths": {
+            **keys.paths(),
+            **query.paths(),
+            **extensions.paths(),
+            **security.paths(),
+            **users.paths(),
+            **privileges.paths(),
+        },
         "components": {
             "schemas": {
                 **keys.SCHEMAS,
@@ -31,6 +39,7 @@ def build_document() -> dict[str, Any]:
                 **extensions.SCHEMAS,
                 **security.SCHEMAS,
                 **users.SCHEMAS,
+                **privileges.SCHEMAS,
                 **parts.SCHEMAS,
             },
             "responses": parts.RESPONSES,

@@ -23,22 +23,28 @@ from apikeys.api.openapi.parts import (
     path_param,
     ref,
 )
-from apikeys.domain.privileges import HAS_PRIVILEGES_SCHEMA, ROLE_DESCRIPTOR_SCHEMA, ROLE_DESCRIPTORS_SCHEMA
+from apikeys.domain.privileges import (
+    HAS_PRIVILEGES_SCHEMA,
+    ROLE_DESCRIPTOR_SCHEMA,
+    ROLE_DESCRIPTORS_SCHEMA,
+    ROLE_SCHEMA,
+)
 from apikeys.domain.privileges.descriptors import normalize
 from apikeys.services import tokens
 from apikeys.services.app_privileges import ACTION_CHARACTERS
 
 
-def role_descriptor_schema() -> Schema:
-    """The privileges package's schema, embedded: `$schema` belongs only at the root of a schema document."""
-    return {k: v for k, v in ROLE_DESCRIPTOR_SCHEMA.items() if k != "$schema"}
+def embedded(schema: Schema) -> Schema:
+    """One of the privileges package's schemas, embedded: `$schema` belongs only at the root of a document."""
+    return {k: v for k, v in schema.items() if k != "$schema"}
 
 
 # What every answer carries of a role: the normal form of an empty descriptor.
 NORMAL_ROLE = normalize({})
 
 SCHEMAS: dict[str, Schema] = {
-    "RoleDescriptor": role_descriptor_schema(),
+    "RoleDescriptor": embedded(ROLE_DESCRIPTOR_SCHEMA),
+    "PutRoleRequest": embedded(ROLE_SCHEMA),
     "RoleDescriptors": {
         "type": "object",
         "description": "Role name -> role descriptor.",
@@ -251,7 +257,7 @@ def role_paths() -> dict[str, Any]:
     name = path_param("name", "A role name (comma-separated names when getting).")
     put = {
         "ok": answer("Whether the role was created (else replaced).", ref("PutRoleResponse")),
-        "body": json_body("RoleDescriptor", True),
+        "body": json_body("PutRoleRequest", True),
         "params": [*param_refs(), name],
     }
     found = answer("The role was deleted.", ref("FoundResponse"))

@@ -30,6 +30,7 @@ USER_SET_ENABLED = "cluster:admin/xpack/security/user/set_enabled"
 PRIVILEGE_GET = "cluster:admin/xpack/security/privilege/get"
 PRIVILEGE_PUT = "cluster:admin/xpack/security/privilege/put"
 PRIVILEGE_DELETE = "cluster:admin/xpack/security/privilege/delete"
+PRIVILEGE_BUILTIN_GET = "cluster:admin/xpack/security/privilege/builtin/get"
 TOKEN_CREATE = "cluster:admin/xpack/security/token/create"
 TOKEN_INVALIDATE = "cluster:admin/xpack/security/token/invalidate"
 
@@ -59,6 +60,7 @@ GRANTED_BY: dict[str, set[str]] = {
     PRIVILEGE_GET: {"read_security"},
     PRIVILEGE_PUT: {"manage_security"},
     PRIVILEGE_DELETE: {"manage_security"},
+    PRIVILEGE_BUILTIN_GET: {"read_security"},
     TOKEN_CREATE: {"manage_token"},
     TOKEN_INVALIDATE: {"manage_token"},
 }
