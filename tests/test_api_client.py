@@ -87,7 +87,7 @@ def test_create_with_put_and_post_then_authenticate_with_both_api_key_forms(alic
         assert me["username"] == "alice" and me["roles"] == []
         assert me["authentication_type"] == "api_key"
         assert me["authentication_realm"] == {"name": "_es_api_key", "type": "_es_api_key"}
-        assert me["api_key"] == {"id": created["id"], "name": "cron"}
+        assert me["api_key"] == {"id": created["id"], "name": "cron", "managed_by": "elasticsearch"}
     assert ApiKey.objects.filter(owner__username="alice").count() == 2
 
 
