@@ -22,7 +22,7 @@ CLUSTER_IMPLIES: dict[str, set[str]] = {
         "manage_oidc",
         "manage_behavioral_analytics",
     },
-    "manage_api_key": {"manage_own_api_key", "grant_api_key"},
+    "manage_api_key": {"manage_own_api_key", "grant_api_key", "clone_api_key"},
     # Implication is transitive: `manage` holds everything `monitor` does through "monitor".
     "manage": {
         "monitor",
