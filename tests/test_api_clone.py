@@ -20,7 +20,7 @@ from elasticsearch import (
 from apikeys.domain.durations import epoch_millis, now_ms
 from apikeys.models import ApiKey, AuditEvent, KeyUsage
 from apikeys.records import usage
-from tests.conftest import es_as, make_role, make_user
+from tests.conftest import basic, es_as, make_role, make_user, new_key
 
 # The client marks the clone API a technical preview, as Elasticsearch 9.4 does.
 pytestmark = pytest.mark.filterwarnings("ignore::elasticsearch.exceptions.GeneralAvailabilityWarning")
@@ -247,3 +247,33 @@ def test_wrong_method_anonymous_and_bad_credentials(es_url, cloner_es):
     with pytest.raises(AuthenticationException):
         es_as(es_url, "cloner", "wrong password").security.clone_api_key(api_key="eA==", name="x")
     assert not ApiKey.objects.exists()
+
+
+# --- the wire, through Django's test client ------------------------------------------------------------------
+
+
+def test_an_empty_or_malformed_body_is_a_400_and_nothing_is_cloned(api, manager):
+    new_key(manager, "src")
+    empty = api("POST", "/_security/api_key/clone", basic(manager))
+    assert empty.status_code == 400 and empty.json()["error"]["reason"] == "request body is required"
+    broken = api("POST", "/_security/api_key/clone", basic(manager), raw=b'{"api_key": ')
+    assert broken.status_code == 400 and broken.json()["error"]["type"] == "x_content_parse_exception"
+    listed = api("POST", "/_security/api_key/clone", basic(manager), raw=b"[]")
+    assert listed.status_code == 400
+    assert ApiKey.objects.count() == 1 and not AuditEvent.objects.filter(action="clone").exists()
+
+
+def test_anonymous_and_wrong_credentials_are_401s_that_say_how_to_authenticate(api, manager):
+    body = {"api_key": new_key(manager, "src").encoded, "name": "x"}
+    for auth in (None, basic(manager, "wrong"), "ApiKey bm9wZTpub3Bl"):
+        answer = api("POST", "/_security/api_key/clone", auth, body)
+        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("ApiKey")
+    assert ApiKey.objects.count() == 1
+
+
+def test_the_source_s_secret_never_appears_in_an_answer_or_the_audit_log(api, manager):
+    source = new_key(manager, "src")
+    answer = api("PUT", "/_security/api_key/clone", basic(manager), {"api_key": source.encoded, "name": "x"})
+    assert answer.status_code == 200
+    assert source.secret not in answer.content.decode() and source.encoded not in answer.content.decode()
+    assert not any(source.secret in str(e.details) for e in AuditEvent.objects.all())
