@@ -1,15 +1,16 @@
 """The OpenAPI 3.1 document of the JSON API, served at /openapi.json: every path of api_urls.py, with its
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
-shorthands and the answers every endpoint shares), `keys` (API key paths), `query` (the query API), `extensions`
-(ours: roll, usage), `users`, `security` (everything else around them), `privileges` (the builtin privilege
-names and the caller's privileges). Every enum, default, limit and field name is read from the code that
-enforces it, so the document cannot say one thing while the server does another."""
+shorthands and the answers every endpoint shares), `keys` (API key paths), `cross_cluster` (cross-cluster key
+paths), `query` (the query API), `extensions` (ours: roll, usage), `users`, `security` (everything else around
+them), `privileges` (the builtin privilege names and the caller's privileges). Every enum, default, limit and
+field name is read from the code that enforces it, so the document cannot say one thing while the server does
+another."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apikeys.api.openapi import extensions, keys, parts, privileges, query, security, users
+from apikeys.api.openapi import cross_cluster, extensions, keys, parts, privileges, query, security, users
 from apikeys.api.openapi.parts import PRODUCT_HEADER_NAME, PRODUCT_NAME
 
 
@@ -26,6 +27,7 @@ def build_document() -> dict[str, Any]:
         "tags": [{"name": name} for name in ("API keys", "Authentication", "Roles", "Users", "Application privileges")],
         "paths": {
             **keys.paths(),
+            **cross_cluster.paths(),
             **query.paths(),
             **extensions.paths(),
             **security.paths(),
@@ -35,6 +37,7 @@ def build_document() -> dict[str, Any]:
         "components": {
             "schemas": {
                 **keys.SCHEMAS,
+                **cross_cluster.SCHEMAS,
                 **query.SCHEMAS,
                 **extensions.SCHEMAS,
                 **security.SCHEMAS,
