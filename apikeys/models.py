@@ -283,6 +283,9 @@ class AuditEvent(models.Model):
         PURGE = "purge", "Purged API keys"
         ROLE_CHANGE = "role_change", "Changed role"
         ROLE_DELETE = "role_delete", "Deleted role"
+        ROLE_MAPPING_CHANGE = "role_mapping_change", "Changed role mapping"
+        ROLE_MAPPING_DELETE = "role_mapping_delete", "Deleted role mapping"
+        SIGN_IN = "sign_in", "Signed in"
         USER_CHANGE = "user_change", "Changed user"
         USER_DELETE = "user_delete", "Deleted user"
         PRIVILEGE_CHANGE = "privilege_change", "Changed application privilege"
@@ -309,3 +312,30 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action} {self.actor} {self.key_id or self.target}"
+
+
+class RoleMapping(models.Model):
+    """Which roles the users of a realm hold, by rules on what the realm says of them (Elasticsearch's role
+    mappings): stored as validated (`domain.role_mappings.validate_mapping`)."""
+
+    name = models.CharField(max_length=507, unique=True)
+    enabled = models.BooleanField(default=True)
+    roles = models.JSONField(default=list, blank=True)
+    role_templates = models.JSONField(default=list, blank=True)
+    rules = models.JSONField(default=dict)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_stored(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "roles": self.roles,
+            "role_templates": self.role_templates,
+            "rules": self.rules,
+            "metadata": self.metadata,
+        }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apikeys.api import keys, openapi_view, security
+from apikeys.api import keys, openapi_view, role_mappings, security
 
 urlpatterns = [
     path("_security/api_key", keys.api_key_view),
@@ -18,6 +18,8 @@ urlpatterns = [
     path("_security/user/_has_privileges", security.has_privileges_view),
     path("_security/role", security.roles_view),
     path("_security/role/<str:name>", security.role_view),
+    path("_security/role_mapping", role_mappings.role_mappings_view),
+    path("_security/role_mapping/<str:name>", role_mappings.role_mapping_view),
     path("_security/user", security.users_view),
     path("_security/user/<str:username>", security.user_view),
     path("_security/oauth2/token", security.token_view),
