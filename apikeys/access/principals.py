@@ -79,7 +79,7 @@ class Principal:
             if self.api_key.managed:
                 out["api_key"]["managed"] = True
         else:
-            realm = {"name": user.realm, "type": "native"}
+            realm = {"name": user.realm, "type": user.realm_type}
             kind = "token" if self.by_token else "realm"
             out.update(authentication_realm=realm, lookup_realm=realm, authentication_type=kind)
         return out

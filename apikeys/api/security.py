@@ -44,7 +44,7 @@ def delete_role(call: Call, name: str) -> Any:
 
 def get_users(call: Call, username: str | None = None) -> Any:
     call.principal.require(actions.USER_GET)
-    users = User.objects.filter(is_service_account=False).order_by("username")
+    users = User.objects.filter(is_service_account=False, external_realm="").order_by("username")
     names = _names(username)
     if names is not None:
         users = users.filter(username__in=names)

@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apikeys.console import views
@@ -14,5 +13,7 @@ urlpatterns = [
     path("api-keys/<str:key_id>/check/", views.check_privileges, name="check_privileges"),
     path("api-keys/<str:key_id>/roll/", views.roll_key, name="roll_key"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.sign_out, name="logout"),
+    path("accounts/oidc/", views.single_sign_on_start, name="oidc_start"),
+    path("accounts/oidc/callback/", views.single_sign_on_callback, name="oidc_callback"),
 ]

@@ -110,7 +110,7 @@ def put_user(principal: Principal, username: str, body: Any) -> bool:
     """Create or update a native user; True when it was created."""
     principal.require(actions.USER_PUT)
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(username=username).first()
+        user = User.objects.select_for_update().filter(username=username, external_realm="").first()
         if user is not None and user.is_service_account:
             raise ApiError(f"user [{username}] is a service account and cannot be changed")
         body = _validate_user_body(username, body, creating=user is None)
@@ -148,7 +148,7 @@ def delete_user(principal: Principal, username: str) -> bool:
     if username == principal.user.username:
         raise ApiError("users may not delete themselves")
     with transaction.atomic():
-        deleted, _ = User.objects.filter(username=username, is_service_account=False).delete()
+        deleted, _ = User.objects.filter(username=username, external_realm="", is_service_account=False).delete()
         if deleted:
             audit.record(
                 audit.Action.USER_DELETE,

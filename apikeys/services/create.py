@@ -198,7 +198,7 @@ def _grantor(body: Mapping[str, Any], action: str) -> User:
         return user
     run_as = body["run_as"]
     granted = Principal.for_user(user)
-    target = User.objects.filter(username=run_as, is_active=True, is_service_account=False).first()
+    target = User.objects.filter(username=run_as, is_active=True, is_service_account=False, external_realm="").first()
     if target is None or not can_run_as(granted.role_sets, run_as):
         raise Forbidden(
             f"action [{action}] is unauthorized for {granted.description()}, "

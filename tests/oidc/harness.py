@@ -76,6 +76,9 @@ class OidcProvider:
     def mode(self, name: str) -> None:
         self._command(f"mode {name}")
 
+    def set_groups(self, login: str, *groups: str) -> None:
+        self._command(" ".join(["groups", login, *groups]))
+
     def rotate(self) -> None:
         self._command("rotate")
 

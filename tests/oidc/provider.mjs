@@ -6,6 +6,7 @@
 // It prints `oidc-provider ready <issuer>` once it serves, then reads commands on standard input, one a line,
 // and answers each with another `oidc-provider ready ...` line once in effect:
 //   rotate        a new signing key replaces the old one (a new `kid` in the JWKS)
+//   groups <login> <group>...   the account's groups from now on
 //   mode <name>   how the token endpoint answers from now on: `normal`, or one misbehaviour, the ID token
 //                 re-signed with a wrong `iss`, `aud` or `nonce`, an `exp` long past, a key not in the JWKS
 //                 (`bad-signature`), or the answer held back `slow_seconds` (`slow`)
@@ -116,6 +117,9 @@ commands.on('line', async (line) => {
     signingKey = await newSigningKey();
     handler = newProvider().callback();
     console.log(`oidc-provider ready rotated ${signingKey.kid}`);
+  } else if (command === 'groups') {
+    config.accounts[argument].groups = line.trim().split(/\s+/).slice(2);
+    console.log(`oidc-provider ready groups ${argument}`);
   } else if (command === 'mode') {
     mode = argument;
     console.log(`oidc-provider ready mode ${mode}`);
