@@ -21,7 +21,6 @@ from apikeys.services.provider_users import sign_in_provider_user
 
 NEXT = "oidc_next"
 ID_TOKEN = "oidc_id_token"
-FAILURE_STATUS = {oidc.Problem.UNREACHABLE: 502, oidc.Problem.TIMEOUT: 504, oidc.Problem.NO_ROLE: 403}
 
 
 def _failed(request: HttpRequest, failure: oidc.SignInFailed) -> HttpResponse:
@@ -34,7 +33,9 @@ def _failed(request: HttpRequest, failure: oidc.SignInFailed) -> HttpResponse:
         detail=failure.detail[:200],
     )
     context = {"sso_problem": sign_in_problem(failure)}
-    return render(request, "registration/login.html", context, status=FAILURE_STATUS.get(failure.problem, 400))
+    # 200, as Django answers a refused password: the page is the sign-in page, with a sentence; the audit
+    # event says what happened.
+    return render(request, "registration/login.html", context)
 
 
 @require_GET
