@@ -101,6 +101,8 @@ else:
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Verifies the Elasticsearch hashes given as `password_hash` to the user API (apikeys/domain/passwords.py).
+    "apikeys.domain.passwords.ElasticsearchPbkdf2Hasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 6}},

@@ -162,3 +162,53 @@ def test_unknown_methods_on_privilege_paths_are_a_405(admin_es):
     with pytest.raises(ApiError) as caught:
         admin_es.perform_request("DELETE", "/_security/privilege/myapp")
     assert caught.value.meta.status == 405
+
+
+@pytest.fixture
+def kibana_admin_es(es_url) -> Elasticsearch:
+    """A user whose only privilege is `global.application.manage` on the `kibana-*` applications."""
+    make_user("kim", make_role("kibana_admin", {"global": {"application": {"manage": {"applications": ["kibana-*"]}}}}))
+    return es_as(es_url, "kim")
+
+
+def test_managing_named_applications_lets_a_user_write_read_and_delete_their_privileges(kibana_admin_es):
+    written = kibana_admin_es.security.put_privileges(privileges={"kibana-main": {"read": {"actions": ["ui:read/*"]}}})
+    assert written.body == {"kibana-main": {"read": {"created": True}}}
+    assert list(kibana_admin_es.security.get_privileges(application="kibana-main")["kibana-main"]) == ["read"]
+    assert kibana_admin_es.security.delete_privileges(application="kibana-main", name="read")["kibana-main"] == {
+        "read": {"found": True}
+    }
+    assert stored() == []
+
+
+def test_managing_named_applications_grants_nothing_about_others(kibana_admin_es):
+    mixed = {"kibana-main": {"read": {"actions": ["ui:read/*"]}}, "myapp": {"read": {"actions": ["data:read/*"]}}}
+    for call in (
+        lambda: kibana_admin_es.security.put_privileges(privileges=mixed),
+        lambda: kibana_admin_es.security.get_privileges(application="myapp"),
+        lambda: kibana_admin_es.security.get_privileges(),
+        lambda: kibana_admin_es.security.delete_privileges(application="myapp", name="read"),
+    ):
+        with pytest.raises(AuthorizationException) as caught:
+            call()
+        assert "is unauthorized for user [kim]" in caught.value.body["error"]["reason"]
+    assert stored() == []
+
+
+def test_a_key_manages_an_application_only_when_its_descriptors_and_its_owner_both_do(es_url):
+    make_user(
+        "kurt",
+        make_role(
+            "kibana_keys",
+            {"cluster": ["manage_own_api_key"], "global": {"application": {"manage": {"applications": ["kibana-*"]}}}},
+        ),
+    )
+    owner = es_as(es_url, "kurt")
+    narrow = owner.security.create_api_key(
+        name="narrow", role_descriptors={"r": {"global": {"application": {"manage": {"applications": ["kibana-dev"]}}}}}
+    )
+    as_key = Elasticsearch(es_url, api_key=narrow["encoded"])
+    assert as_key.security.put_privileges(privileges={"kibana-dev": {"read": {"actions": ["ui:read/*"]}}})
+    with pytest.raises(AuthorizationException):
+        as_key.security.put_privileges(privileges={"kibana-main": {"read": {"actions": ["ui:read/*"]}}})
+    assert stored() == [("kibana-dev", "read", ["ui:read/*"])]

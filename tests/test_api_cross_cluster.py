@@ -50,7 +50,7 @@ def test_a_cross_cluster_key_is_built_from_its_access(security_es, es_url):
     assert "limited_by" not in key, "a cross-cluster key is limited by nothing but its access"
     assert key["role_descriptors"] == {
         "cross_cluster": {
-            "cluster": ["cross_cluster_search", "cross_cluster_replication"],
+            "cluster": ["cross_cluster_search", "monitor_enrich", "cross_cluster_replication"],
             "indices": [
                 {
                     "names": ["logs*"],
@@ -83,13 +83,13 @@ def test_a_cross_cluster_key_is_built_from_its_access(security_es, es_url):
     )
 
 
-def test_search_only_and_replication_only_keys_get_one_cluster_privilege(security_es):
+def test_a_search_only_key_gets_search_and_enrich_monitoring_and_a_replication_only_key_replication(security_es):
     search = security_es.security.create_cross_cluster_api_key(name="s", access={"search": [{"names": ["*"]}]})
     replication = security_es.security.create_cross_cluster_api_key(
         name="r", access={"replication": [{"names": ["*"]}]}
     )
     got = {k["name"]: k for k in security_es.security.get_api_key(owner=True)["api_keys"]}
-    assert got["s"]["role_descriptors"]["cross_cluster"]["cluster"] == ["cross_cluster_search"]
+    assert got["s"]["role_descriptors"]["cross_cluster"]["cluster"] == ["cross_cluster_search", "monitor_enrich"]
     assert got["r"]["role_descriptors"]["cross_cluster"]["cluster"] == ["cross_cluster_replication"]
     assert {search["id"], replication["id"]} == {k["id"] for k in got.values()}
 

@@ -7,6 +7,7 @@ import pytest
 from elasticsearch import AuthorizationException, BadRequestError, Elasticsearch
 
 from apikeys.models import User
+from apikeys.services import create_managed_api_key
 from tests.conftest import es_as
 
 
@@ -75,6 +76,16 @@ def test_an_api_keys_refusal_names_the_key_and_its_owner(es_url, alice_es):
     assert caught.value.body["error"]["reason"] == (
         f"action [cluster:admin/xpack/security/role/get] is unauthorized for API key id [{key['id']}] of user "
         "[alice], this action is granted by the cluster privileges [read_security,manage_security,all]"
+    )
+
+
+def test_a_key_the_service_account_owns_is_named_as_a_key_of_a_user_as_in_elasticsearch(es_url, db):
+    created = create_managed_api_key("robot")
+    with pytest.raises(AuthorizationException) as caught:
+        Elasticsearch(es_url, api_key=created.encoded).security.get_role()
+    assert caught.value.body["error"]["reason"] == (
+        f"action [cluster:admin/xpack/security/role/get] is unauthorized for API key id [{created.key.id}] of user "
+        "[elastic/console], this action is granted by the cluster privileges [read_security,manage_security,all]"
     )
 
 

@@ -4,11 +4,13 @@ at once with one lent credential (bulk grant)."""
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from elasticsearch import AuthorizationException, BadRequestError, Elasticsearch
 
 from apikeys.access.principals import user_roles
+from apikeys.access.tokens import is_jwt
 from apikeys.models import ApiKey, AuditEvent
 from tests.conftest import PASSWORD, es_as, make_role, make_user
 
@@ -121,3 +123,133 @@ def test_bulk_grant_needs_grant_api_key(alice_es, bob):
         "roles [own_keys], this action is granted by the cluster privileges "
         "[grant_api_key,manage_api_key,manage_security,all]"
     )
+
+
+def jwt_shaped(claims: dict, algorithm: str = "HS256") -> str:
+    """A token shaped like a signed JWT (this server issues none and verifies none)."""
+    header, payload = (
+        base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+        for part in ({"alg": algorithm, "typ": "JWT"}, claims)
+    )
+    return f"{header}.{payload}.c2lnbmF0dXJl"
+
+
+SHARED_SECRET = {"scheme": "SharedSecret", "value": "client-secret"}
+
+
+@pytest.mark.parametrize(
+    ("token", "counts"),
+    [
+        (jwt_shaped({"sub": "alice"}), True),
+        (jwt_shaped({"sub": "alice"}, algorithm="none"), False),
+        (".".join(jwt_shaped({"sub": "alice"}).split(".")[:2]), False),
+        ("abc.def.ghi", False),
+        ("dGhpcyBpcyBub3QgSlNPTg.e30.c2ln", False),
+        ("", False),
+    ],
+)
+def test_only_a_signed_jwt_counts_as_one(token, counts):
+    assert is_jwt(token) is counts
+
+
+def test_client_authentication_with_one_of_our_own_tokens_is_a_bad_request_and_leaves_the_token_usable(
+    granter_es, es_url, alice
+):
+    token = granter_es.security.get_token(grant_type="password", username="alice", password=PASSWORD)
+    body = {
+        "grant_type": "access_token",
+        "access_token": token["access_token"],
+        "client_authentication": SHARED_SECRET,
+        "api_key": {"name": "for-alice"},
+    }
+    with pytest.raises(BadRequestError) as caught:
+        granter_es.security.grant_api_key(body=body)
+    assert caught.value.body["error"]["type"] == "security_exception"
+    assert caught.value.body["error"]["reason"] == (
+        "[client_authentication] not supported with the supplied access_token type"
+    )
+    assert not ApiKey.objects.exists()
+    me = Elasticsearch(es_url, bearer_auth=token["access_token"]).security.authenticate()
+    assert me["username"] == "alice"
+
+
+def test_client_authentication_with_a_jwt_goes_on_to_authenticate_it_and_this_server_knows_no_jwt(granter_es, alice):
+    body = {
+        "grant_type": "access_token",
+        "access_token": jwt_shaped({"sub": "alice"}),
+        "client_authentication": SHARED_SECRET,
+        "api_key": {"name": "for-alice"},
+    }
+    with pytest.raises(AuthorizationException) as caught:
+        granter_es.security.grant_api_key(body=body)
+    assert caught.value.body["error"]["reason"].startswith("unable to authenticate with the access token")
+    assert not ApiKey.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("credentials", "error_type", "reason"),
+    [
+        (
+            {
+                "grant_type": "password",
+                "username": "alice",
+                "password": PASSWORD,
+                "client_authentication": SHARED_SECRET,
+            },
+            "action_request_validation_exception",
+            "Validation Failed: 1: [client_authentication] is not supported for grant_type [password];",
+        ),
+        (
+            {
+                "grant_type": "access_token",
+                "access_token": "t",
+                "client_authentication": {"scheme": "Basic", "value": "v"},
+            },
+            "action_request_validation_exception",
+            "Validation Failed: 1: [client_authentication.scheme] must be set to [SharedSecret];",
+        ),
+        (
+            {"grant_type": "access_token", "access_token": "t", "client_authentication": "SharedSecret v"},
+            "x_content_parse_exception",
+            "[client_authentication] must be an object",
+        ),
+        (
+            {"grant_type": "access_token", "access_token": "t", "client_authentication": {"scheme": "SharedSecret"}},
+            "x_content_parse_exception",
+            "[client_authentication] Required [value]",
+        ),
+        (
+            {"grant_type": "access_token", "access_token": "t", "client_authentication": {**SHARED_SECRET, "x": 1}},
+            "x_content_parse_exception",
+            "[client_authentication] unknown field [x]",
+        ),
+    ],
+)
+def test_misplaced_or_malformed_client_authentication_is_refused_and_grants_nothing(
+    granter_es, alice, credentials, error_type, reason
+):
+    with pytest.raises(BadRequestError) as caught:
+        granter_es.security.grant_api_key(body={**credentials, "api_key": {"name": "k"}})
+    assert caught.value.body["error"]["type"] == error_type
+    assert caught.value.body["error"]["reason"] == reason
+    assert not ApiKey.objects.exists()
+
+
+def test_bulk_grant_reads_client_authentication_as_grant_does(granter_es, alice):
+    token = granter_es.security.get_token(grant_type="password", username="alice", password=PASSWORD)
+    with pytest.raises(BadRequestError) as caught:
+        granter_es.perform_request(
+            "POST",
+            "/_security/api_key/_bulk_grant",
+            headers={"content-type": "application/json", "accept": "application/json"},
+            body={
+                "grant_type": "access_token",
+                "access_token": token["access_token"],
+                "client_authentication": SHARED_SECRET,
+                "api_keys": [{"name": "k"}],
+            },
+        )
+    assert caught.value.body["error"]["reason"] == (
+        "[client_authentication] not supported with the supplied access_token type"
+    )
+    assert not ApiKey.objects.exists()

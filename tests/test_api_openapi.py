@@ -24,8 +24,8 @@ from apikeys.domain.privileges import HAS_PRIVILEGES_SCHEMA, ROLE_DESCRIPTOR_SCH
 from apikeys.models import KeyType
 from apikeys.query.dsl import CLAUSES
 from apikeys.records.usage import INTERVALS, Refusal
-from apikeys.services import accounts, app_privileges, create, roll, tokens
-from tests.conftest import OWN_KEYS_ROLE, basic
+from apikeys.services import app_privileges, create, roll, tokens, users
+from tests.conftest import OWN_KEYS_ROLE, basic, make_role, make_user, new_key
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")
 DOCUMENT_URI = "urn:apikeys:openapi"
@@ -165,12 +165,19 @@ def test_it_describes_every_error_answer_as_an_elasticsearch_error(document):
                 assert schema == error
 
 
-def test_it_documents_403_for_every_operation_that_checks_a_privilege(document):
-    without = {(path, method) for path, method, op in operations(document) if "403" not in op["responses"]}
-    assert without == {
+def test_it_documents_403_for_every_operation_and_why_where_no_privilege_is_checked(document):
+    def refusal(op):
+        return op["responses"].get("403", {}).get("$ref", "").rsplit("/", 1)[-1]
+
+    unchecked = {(path, method) for path, method, op in operations(document) if refusal(op) != "Forbidden"}
+    assert unchecked == {
         ("/_security/_authenticate", "get"),
         ("/_security/user/_has_privileges", "get"),
         ("/_security/user/_has_privileges", "post"),
+        ("/_security/user/_privileges", "get"),
+    }
+    assert {refusal(operation) for path, method, operation in operations(document) if (path, method) in unchecked} == {
+        "RestrictedByWorkflow"
     }
 
 
@@ -226,7 +233,8 @@ def test_it_declares_api_key_and_basic_authentication(document):
         ("TokenRequest", tokens.TOKEN_FIELDS),
         ("InvalidateTokenRequest", tokens.INVALIDATE_TOKEN_FIELDS),
         ("QueryRequest", query.SEARCH_FIELDS),
-        ("PutUserRequest", accounts.USER_FIELDS),
+        ("PutUserRequest", users.USER_FIELDS),
+        ("ChangePasswordRequest", users.PASSWORD_FIELDS),
         ("PrivilegeDefinition", app_privileges.PRIVILEGE_FIELDS),
         ("RollApiKeyRequest", roll.ROLL_FIELDS),
     ],
@@ -376,11 +384,17 @@ def test_it_describes_the_role_and_user_answers(api, admin, alice, document):
         ("GET", "/_security/role", "/_security/role", None),
         ("GET", "/_security/role/{name}", "/_security/role/nobody", None),
         ("DELETE", "/_security/role/{name}", "/_security/role/nobody", None),
-        ("PUT", "/_security/user/{username}", "/_security/user/dora", {"password": "a longer passphrase"}),
+        ("PUT", "/_security/user/{username}", "/_security/user/dora", {"password": "a longer passphrase", "roles": []}),
         ("GET", "/_security/user", "/_security/user", None),
         ("GET", "/_security/user/{username}", "/_security/user/nobody", None),
+        ("GET", "/_security/user/{username}", "/_security/user/dora,alice", None),
+        ("PUT", "/_security/user/{username}/_password", "/_security/user/alice/_password", {"password": "x" * 8}),
+        ("PUT", "/_security/user/{username}/_disable", "/_security/user/alice/_disable", None),
+        ("POST", "/_security/user/{username}/_enable", "/_security/user/alice/_enable", None),
+        ("PUT", "/_security/user/{username}/_enable", "/_security/user/nobody/_enable", None),
         ("DELETE", "/_security/user/{username}", "/_security/user/dora", None),
         ("POST", "/_security/api_key/{ids}/_clear_cache", "/_security/api_key/*/_clear_cache", None),
+        ("POST", "/_security/user/_password", "/_security/user/_password", {"password": "y" * 8}),  # last: admin's own
     ]
     for method, template, url, body in checks:
         check_answer(document, template, method.lower(), api(method, url, basic(admin), body))
@@ -430,3 +444,30 @@ def test_our_extensions_and_only_they_are_marked_as_such():
     assert marked == {("/_security/api_key/{key_id}/_roll", "post"), ("/_security/api_key/{key_id}/_usage", "get")}
     for path, method in marked:
         assert build_document()["paths"][path][method]["description"].startswith("Our extension:")
+
+
+def test_it_describes_the_builtin_and_the_callers_privileges(api, admin, alice, document):
+    held = {
+        "global": {"profile": {"write": {"applications": ["kibana"]}}},
+        "indices": [{"names": ["a"], "privileges": ["read"], "field_security": {"grant": ["x"]}, "query": "{}"}],
+        "remote_indices": [{"names": ["a"], "privileges": ["read"], "clusters": ["eu"]}],
+        "remote_cluster": [{"privileges": ["monitor_stats"], "clusters": ["eu"]}],
+    }
+    erin = make_user("erin", make_role("erin_role", held))
+    builtin = api("GET", "/_security/privilege/_builtin", basic(admin))
+    assert builtin.json() == {
+        field: schema["items"]["enum"]
+        for field, schema in document["components"]["schemas"]["BuiltinPrivileges"]["properties"].items()
+    }
+    check_answer(document, "/_security/privilege/_builtin", "get", builtin)
+    check_answer(
+        document, "/_security/privilege/_builtin", "get", api("GET", "/_security/privilege/_builtin", basic(alice))
+    )
+    for user in (admin, alice, erin):
+        check_answer(
+            document, "/_security/user/_privileges", "get", api("GET", "/_security/user/_privileges", basic(user))
+        )
+    narrowed = new_key(alice, "narrow", role_descriptors={"r": {"cluster": ["monitor"]}})
+    refused = api("GET", "/_security/user/_privileges", f"ApiKey {narrowed.encoded}")
+    assert refused.status_code == 400
+    check_answer(document, "/_security/user/_privileges", "get", refused)

@@ -235,7 +235,12 @@ def test_grant_run_as_needs_the_run_as_privilege(api, manager, alice, bob):
         "run_as": "bob",
         "api_key": {"name": "g"},
     }
-    assert api("POST", f"{KEYS}/grant", basic(manager), body).status_code == 403
+    refused = api("POST", f"{KEYS}/grant", basic(manager), body)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["reason"] == (
+        "action [cluster:admin/xpack/security/api_key/grant] is unauthorized for user [alice] with effective roles "
+        "[own_keys], because user [alice] is unauthorized to run as [bob]"
+    )
     alice.role_names.append(make_role("runner", {"run_as": ["bob"]}).name)
     alice.save()
     response = api("POST", f"{KEYS}/grant", basic(manager), body)
@@ -248,7 +253,7 @@ def test_managing_roles_and_users_needs_manage_security(api, alice, reader, admi
     assert api("PUT", "/_security/role/r1", basic(reader), {"cluster": ["monitor"]}).status_code == 403
     assert api("GET", "/_security/role", basic(reader)).status_code == 200
     assert api("GET", "/_security/user", basic(alice)).status_code == 403
-    assert api("PUT", "/_security/user/zed", basic(reader), {"password": "longenough"}).status_code == 403
+    assert api("PUT", "/_security/user/zed", basic(reader), {"password": "longenough", "roles": []}).status_code == 403
     assert api("PUT", "/_security/role/r1", basic(admin), {"cluster": ["monitor"]}).status_code == 200
 
 

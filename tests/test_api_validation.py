@@ -270,11 +270,20 @@ def test_query_refuses_bad_input(api, existing, admin, body, reason):
         ("/_security/role/r1", {"indices": [{"names": "x", "privileges": []}]}, "indices[0].privileges"),
         ("/_security/role/superuser", {"cluster": []}, "reserved"),
         ("/_security/user/zed", {"roles": []}, "password must be specified"),
-        ("/_security/user/zed", {"password": "short"}, "too short"),
-        ("/_security/user/zed", {"password": "long enough", "roles": ["ok", 7]}, "[roles] must be an array of"),
-        ("/_security/user/zed", {"password": "long enough", "enabled": "yes"}, "[enabled] must be a boolean"),
+        ("/_security/user/zed", {"password": "short", "roles": []}, "passwords must be at least [6] characters long"),
+        (
+            "/_security/user/zed",
+            {"password": "long enough", "roles": ["ok", 7]},
+            "expected a string array but one of the value in the array is [VALUE_NUMBER]",
+        ),
+        (
+            "/_security/user/zed",
+            {"password": "long enough", "roles": [], "enabled": "yes"},
+            "expected field [enabled] to be of type boolean, but found [VALUE_STRING] instead",
+        ),
         ("/_security/user/zed", {"password": "long enough", "hobby": "x"}, "unexpected field [hobby]"),
-        ("/_security/user/_zed", {"password": "long enough"}, "invalid username"),
+        ("/_security/user/zed", {"password": "long enough"}, "roles are missing"),
+        ("/_security/user/_zed", {"password": "long enough", "roles": []}, "invalid username"),
     ],
 )
 def test_role_and_user_writes_refuse_bad_input(api, existing, admin, path, body, reason):

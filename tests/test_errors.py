@@ -6,10 +6,21 @@ import json
 import pytest
 from django.test import Client
 
-from apikeys.domain.errors import ApiError, InvalidRoleDescriptor, ParseFailed, ValidationFailed, reject_unknown
-from apikeys.domain.privileges import validate_role_descriptors
+from apikeys.access.principals import Principal
+from apikeys.api.refusals import denial_reason
+from apikeys.console.presenters import problem_text
+from apikeys.domain.errors import (
+    ApiError,
+    InvalidRoleDescriptor,
+    ParseFailed,
+    Requester,
+    ValidationFailed,
+    reject_unknown,
+)
+from apikeys.domain.privileges import actions, validate_role_descriptors
 from apikeys.models import ApiKey
-from tests.conftest import basic
+from apikeys.services import create_managed_api_key
+from tests.conftest import basic, make_role, make_user
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 UNKNOWN_FIELD = {"r": {"cluster": [], "colour": "red"}}
@@ -81,3 +92,37 @@ def test_reject_unknown_names_the_first_unknown_field_and_points_at_it():
 def test_every_refusal_is_an_api_error_with_its_status():
     assert issubclass(InvalidRoleDescriptor, ApiError) and issubclass(ParseFailed, ApiError)
     assert ApiError("x").status == 400 and ApiError("x").wire_fields() == {}
+
+
+def test_a_denied_action_carries_what_was_asked_and_who_asked_and_each_surface_words_it(db):
+    dana = make_user("dana", make_role("viewer", {"cluster": ["monitor"]}))
+    dana.role_names.append("future_role")
+    dana.save()
+    denied = Principal.for_user(dana).denied(actions.API_KEY_INVALIDATE, own=True)
+    assert (denied.action, denied.own, denied.run_as, denied.status) == (actions.API_KEY_INVALIDATE, True, "", 403)
+    assert denied.requester == Requester(
+        Requester.USER, "dana", effective_roles=("viewer",), assigned_roles=("future_role", "viewer")
+    )
+    assert denied.requester.missing_roles == ("future_role",)
+    assert "unauthorized" not in denied.reason, "the access layer words nothing"
+    assert denial_reason(denied) == (
+        "action [cluster:admin/xpack/security/api_key/invalidate] is unauthorized for user [dana] with effective roles "
+        "[viewer] (assigned roles [future_role] were not found), this action is granted by the cluster privileges "
+        "[manage_own_api_key,manage_api_key,manage_security,all]"
+    )
+    assert problem_text(denied) == "You do not have permission to do this. It needs the manage_own_api_key privilege."
+
+
+def test_an_api_key_is_named_by_its_id_and_owning_user_and_a_service_account_without_roles(db):
+    key = create_managed_api_key("robot").key  # owned by the service account elastic/console
+    by_key = Principal.for_api_key(key).denied(actions.ROLE_GET)
+    assert by_key.requester == Requester(Requester.API_KEY, "elastic/console", api_key_id=key.id)
+    assert denial_reason(by_key) == (
+        f"action [cluster:admin/xpack/security/role/get] is unauthorized for API key id [{key.id}] of user "
+        "[elastic/console], this action is granted by the cluster privileges [read_security,manage_security,all]"
+    )
+    by_account = Principal.for_user(key.owner).denied(actions.ROLE_GET)
+    assert denial_reason(by_account) == (
+        "action [cluster:admin/xpack/security/role/get] is unauthorized for service account [elastic/console], "
+        "this action is granted by the cluster privileges [read_security,manage_security,all]"
+    )

@@ -31,7 +31,9 @@ def test_elapsed_says_what_djangos_timesince_says(earlier, span):
 
 def key(**fields) -> ApiKey:
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
-    return ApiKey(id="k" * 20, name="<b>&name", username="o'wner", creation=now - timedelta(hours=5), **fields)
+    made = ApiKey(id="k" * 20, name="<b>&name", username="o'wner", creation=now - timedelta(hours=5), **fields)
+    made.owner_enabled = True  # as the list reads it with each row
+    return made
 
 
 def test_rows_escape_what_people_typed():

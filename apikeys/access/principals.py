@@ -8,11 +8,11 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apikeys.domain.errors import Forbidden
+from apikeys.domain.errors import ActionDenied, Requester
 from apikeys.domain.privileges import RESERVED_ROLES, RoleSet, has_cluster
-from apikeys.domain.privileges.actions import GRANTED_BY, privileges_granting
+from apikeys.domain.privileges.actions import GRANTED_BY, USER_CHANGE_PASSWORD
 from apikeys.infra.http import client_address
-from apikeys.models import ApiKey, Role, User
+from apikeys.models import NATIVE_REALM, ApiKey, Role, User
 
 
 def user_role_names(user: User) -> list[str]:
@@ -84,32 +84,37 @@ class Principal:
             out.update(authentication_realm=realm, lookup_realm=realm, authentication_type=kind)
         return out
 
-    def description(self) -> str:
-        """Who this is, as Elasticsearch's refusals say it: the user and the roles that apply (those assigned
-        that do not exist named apart), or the API key and its owner."""
-        text = f"{'service account' if self.user.is_service_account else 'user'} [{self.user.username}]"
+    def requester(self) -> Requester:
+        """Who this is, as a denial reports it: an API key (by its id, and its owner), a service account, or a
+        user with the roles that apply and those it is assigned."""
         if self.api_key is not None:
-            return f"API key id [{self.api_key.id}] of {text}"
-        effective = sorted(self.role_sets[0]) if self.role_sets else []
-        text += f" with effective roles [{','.join(effective)}]"
-        missing = sorted(set(user_role_names(self.user)) - set(effective))
-        if missing:
-            text += f" (assigned roles [{','.join(missing)}] were not found)"
-        return text
+            return Requester(Requester.API_KEY, self.user.username, api_key_id=self.api_key.id)
+        if self.user.is_service_account:
+            return Requester(Requester.SERVICE_ACCOUNT, self.user.username)
+        effective = tuple(sorted(self.role_sets[0])) if self.role_sets else ()
+        assigned = tuple(user_role_names(self.user))
+        return Requester(Requester.USER, self.user.username, effective_roles=effective, assigned_roles=assigned)
 
-    def denied(self, action: str, own: bool = False) -> Forbidden:
-        """A refusal of `action`: who asked and what would have granted it (`own`: the request was about the
-        caller's own keys, which `manage_own_api_key` grants)."""
-        reason = f"action [{action}] is unauthorized for {self.description()}"
-        granting = privileges_granting(action, own)
-        if granting:
-            reason += f", this action is granted by the cluster privileges [{','.join(granting)}]"
-        return Forbidden(reason)
+    def denied(self, action: str, own: bool = False, run_as: str = "") -> ActionDenied:
+        """A refusal of `action` to this principal (`own`: the request was about the caller's own keys, which
+        `manage_own_api_key` grants; `run_as`: the user it may not act as)."""
+        return ActionDenied(action, self.requester(), own=own, run_as=run_as)
 
     def require(self, action: str) -> None:
         """Refuse `action` unless a cluster privilege of this principal grants it whatever the request says."""
         if not any(self.has_cluster(privilege) for privilege in GRANTED_BY[action]):
             raise self.denied(action)
+
+    def signed_in_with_password(self) -> bool:
+        """Whether a native user authenticated itself with its own password: not through an API key or a token,
+        and not a service account. Elasticsearch's same-user rules hold only for such a caller."""
+        return self.api_key is None and not self.by_token and self.user.realm == NATIVE_REALM
+
+    def require_password_change(self, username: str) -> None:
+        """Refuse to change `username`'s password unless a privilege grants it (`manage_security`), or the caller
+        is that user signed in with its password (Elasticsearch's same-user privilege: never a key or a token)."""
+        if username != self.user.username or not self.signed_in_with_password():
+            self.require(USER_CHANGE_PASSWORD)
 
     def names_own_keys(
         self, owner: bool = False, username: str | None = None, realm: str | None = None, ids: list[str] | None = None

@@ -3,7 +3,10 @@ invalidates them). Tokens are stored only as SHA-256 hashes, so a token is found
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 
 from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import AuthenticationFailed
@@ -24,3 +27,17 @@ def authenticate_token(access_token: str) -> User:
     if not token.user.is_active:
         raise AuthenticationFailed(f"the user [{token.user.username}] is disabled", username=token.user.username)
     return token.user
+
+
+def is_jwt(token: str) -> bool:
+    """Whether `token` is a signed JWT (three base64url parts, a header naming a signing algorithm, a JSON payload),
+    as Elasticsearch tells one from its own access tokens. This server issues none; it only tells them apart."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts[:2]):
+        return False
+    try:
+        header, payload = (json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))) for part in parts[:2])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return False
+    algorithm = header.get("alg") if isinstance(header, dict) else None
+    return isinstance(algorithm, str) and algorithm != "none" and isinstance(payload, dict)

@@ -1,6 +1,6 @@
 """The Elasticsearch-compatible JSON API: parse, call one service or query, render. The contract is
 `shared/spec/API.md` beside this repository, with Elasticsearch's own docs as the tie-breaker; every path is
-described at /openapi.json. `wire` (the rules around every endpoint), `keys`, `security`."""
+described at /openapi.json. `wire` (the rules around every endpoint), `keys`, `users`, `security`."""
 
 from django.http import HttpRequest, JsonResponse
 

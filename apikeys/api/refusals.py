@@ -1,4 +1,5 @@
-"""Refusals (`access.permissions`) and per-key outcomes of services, in Elasticsearch's words and shapes."""
+"""Refusals (`access.permissions`), denied actions (`ActionDenied`) and per-key outcomes of services, in
+Elasticsearch's words and shapes."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from typing import Any
 
 from apikeys.access.permissions import Refusal, Refused
 from apikeys.access.principals import Principal
-from apikeys.domain.errors import ApiError, Forbidden, NotFound
+from apikeys.domain.errors import ActionDenied, ApiError, Forbidden, NotFound, Requester
 from apikeys.domain.privileges import actions
+from apikeys.domain.privileges.actions import privileges_granting
 from apikeys.models import KeyType
 from apikeys.services.invalidate import Invalidation
 from apikeys.services.update import BulkUpdate
@@ -19,6 +21,60 @@ ACTIONS = {
 }
 
 
+def requester_text(requester: Requester) -> str:
+    """Who asked, as Elasticsearch's `AuthorizationDenialMessages` names them: an API key by its id and owner
+    (always "user", whoever owns it), a service account, or a user."""
+    if requester.kind == Requester.API_KEY:
+        return f"API key id [{requester.api_key_id}] of user [{requester.username}]"
+    if requester.kind == Requester.SERVICE_ACCOUNT:
+        return f"service account [{requester.username}]"
+    return f"user [{requester.username}]"
+
+
+def roles_text(requester: Requester) -> str:
+    """A user's roles as Elasticsearch's denials give them: the effective ones, and any assigned that were not
+    found; nothing for API keys and service accounts, which hold privileges, not roles."""
+    if requester.kind != Requester.USER:
+        return ""
+    text = f" with effective roles [{','.join(requester.effective_roles)}]"
+    if requester.missing_roles:
+        text += f" (assigned roles [{','.join(requester.missing_roles)}] were not found)"
+    return text
+
+
+def denial_reason(denied: ActionDenied) -> str:
+    """`action [A] is unauthorized for <who> <roles>`, then what would have granted it, or, for a refused run-as,
+    why (Elasticsearch's `actionDenied` and `runAsDenied`)."""
+    who = requester_text(denied.requester)
+    reason = f"action [{denied.action}] is unauthorized for {who}{roles_text(denied.requester)}"
+    if denied.run_as:
+        return f"{reason}, because {who} is unauthorized to run as [{denied.run_as}]"
+    if granting := privileges_granting(denied.action, denied.own):
+        reason += f", this action is granted by the cluster privileges [{','.join(granting)}]"
+    return reason
+
+
+def worded(error: ApiError) -> ApiError:
+    """`error` ready for the wire: a denied action worded as Elasticsearch words it; any other error as it is."""
+    if isinstance(error, ActionDenied):
+        return Forbidden(denial_reason(error), headers=error.headers)
+    return error
+
+
+def restricted_by_workflow() -> Forbidden:
+    """Any request of a key restricted to workflows (`restriction.workflows`): none of these endpoints is one."""
+    return Forbidden("access restricted by workflow", error_type="role_restriction_exception")
+
+
+def privileges_of_a_key_with_descriptors() -> ApiError:
+    """`GET /_security/user/_privileges` by an API key with role descriptors of its own: what it holds is their
+    intersection with its owner's, which Elasticsearch does not list."""
+    return ApiError(
+        "Cannot retrieve privileges for API keys with assigned role descriptors. "
+        "Please use the Get API key information API https://ela.st/es-api-get-api-key"
+    )
+
+
 def refusal_error(refused: Refused, principal: Principal) -> ApiError:
     """An update's or a roll's refusal as Elasticsearch says it."""
     refusal, key_id, kind, verb = refused.refusal, refused.key_id, refused.kind, refused.verb
@@ -26,7 +82,7 @@ def refusal_error(refused: Refused, principal: Principal) -> ApiError:
         return ApiError(f"authentication via API key not supported: only the owner user can {verb} an API key")
     if refusal is Refusal.NO_PRIVILEGE:
         rest, cross_cluster = ACTIONS[verb]
-        return principal.denied(rest if kind == KeyType.REST else cross_cluster)
+        return worded(principal.denied(rest if kind == KeyType.REST else cross_cluster))
     if refusal in (Refusal.NOT_OWNER, Refusal.NOT_FOUND):
         return NotFound(f"no API key owned by requesting user found for ID [{key_id}]")
     if refusal is Refusal.OTHER_TYPE:

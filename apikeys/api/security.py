@@ -1,13 +1,14 @@
-"""Who am I and what may I do, roles, users, application privileges and tokens: the endpoints around the keys."""
+"""Who am I and what may I do, roles, application privileges and tokens: the endpoints around the keys (users
+have theirs in `users`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from apikeys import services
-from apikeys.api.wire import Call, endpoint
-from apikeys.domain.privileges import actions
-from apikeys.models import User
+from apikeys.api.refusals import privileges_of_a_key_with_descriptors
+from apikeys.api.wire import Call, comma_names, endpoint
+from apikeys.domain.privileges import actions, builtin_privileges, user_privileges
 from apikeys.services import accounts
 
 
@@ -20,16 +21,25 @@ def check_privileges(call: Call) -> dict:
     return {"username": call.principal.user.username, **answer}
 
 
-# --- Roles and users --------------------------------------------------------------------------------------
+def list_builtin_privileges(call: Call) -> dict:
+    call.principal.require(actions.PRIVILEGE_BUILTIN_GET)
+    return builtin_privileges()
 
 
-def _names(value: str | None) -> list[str] | None:
-    return [n for n in value.split(",") if n] if value else None
+def list_user_privileges(call: Call) -> dict:
+    """Every caller may ask what it holds; an API key only when it holds its owner's snapshot alone."""
+    key = call.principal.api_key
+    if key is not None and key.role_descriptors:
+        raise privileges_of_a_key_with_descriptors()
+    return user_privileges(call.principal.role_sets[0])
+
+
+# --- Roles ------------------------------------------------------------------------------------------------
 
 
 def get_roles(call: Call, name: str | None = None) -> Any:
     call.principal.require(actions.ROLE_GET)
-    roles = accounts.role_descriptors(_names(name))
+    roles = accounts.role_descriptors(comma_names(name))
     return (roles, 200) if roles or name is None else ({}, 404)
 
 
@@ -42,36 +52,17 @@ def delete_role(call: Call, name: str) -> Any:
     return {"found": found}, (200 if found else 404)
 
 
-def get_users(call: Call, username: str | None = None) -> Any:
-    call.principal.require(actions.USER_GET)
-    users = User.objects.filter(is_service_account=False, external_realm="").order_by("username")
-    names = _names(username)
-    if names is not None:
-        users = users.filter(username__in=names)
-    found = {u.username: accounts.user_to_dict(u) for u in users}
-    return (found, 200) if found or names is None else ({}, 404)
-
-
-def put_user(call: Call, username: str) -> dict:
-    return {"created": accounts.put_user(call.principal, username, call.body(required=True))}
-
-
-def delete_user(call: Call, username: str) -> Any:
-    found = accounts.delete_user(call.principal, username)
-    return {"found": found}, (200 if found else 404)
-
-
 def put_privileges(call: Call) -> dict:
     return services.app_privileges.put_privileges(call.principal, call.body(required=True))
 
 
 def get_privileges(call: Call, application: str | None = None, name: str | None = None) -> Any:
-    found = services.app_privileges.get_privileges(call.principal, application, _names(name))
+    found = services.app_privileges.get_privileges(call.principal, application, comma_names(name))
     return (found, 200) if found or application is None else ({}, 404)
 
 
 def delete_privileges(call: Call, application: str, name: str) -> Any:
-    answer = services.app_privileges.delete_privileges(call.principal, application, _names(name) or [])
+    answer = services.app_privileges.delete_privileges(call.principal, application, comma_names(name) or [])
     found = any(entry["found"] for entry in answer[application].values())
     return answer, (200 if found else 404)
 
@@ -86,10 +77,10 @@ def invalidate_token(call: Call) -> dict:
 
 authenticate_view = endpoint(GET=authenticate_info)
 has_privileges_view = endpoint(GET=check_privileges, POST=check_privileges)
+builtin_privileges_view = endpoint(GET=list_builtin_privileges)
+user_privileges_view = endpoint(GET=list_user_privileges)
 roles_view = endpoint(GET=get_roles)
 role_view = endpoint(GET=get_roles, PUT=put_role, POST=put_role, DELETE=delete_role)
-users_view = endpoint(GET=get_users)
-user_view = endpoint(GET=get_users, PUT=put_user, POST=put_user, DELETE=delete_user)
 privileges_view = endpoint(GET=get_privileges, PUT=put_privileges, POST=put_privileges)
 application_privileges_view = endpoint(GET=get_privileges)
 privilege_view = endpoint(GET=get_privileges, DELETE=delete_privileges)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apikeys.api import keys, openapi_view, role_mappings, security
+from apikeys.api import keys, openapi_view, role_mappings, security, users
 
 urlpatterns = [
     path("_security/api_key", keys.api_key_view),
@@ -16,15 +16,21 @@ urlpatterns = [
     path("_security/cross_cluster/api_key/<str:key_id>", keys.cross_cluster_update_view),
     path("_security/_authenticate", security.authenticate_view),
     path("_security/user/_has_privileges", security.has_privileges_view),
+    path("_security/user/_privileges", security.user_privileges_view),
     path("_security/role", security.roles_view),
     path("_security/role/<str:name>", security.role_view),
     path("_security/role_mapping", role_mappings.role_mappings_view),
     path("_security/role_mapping/<str:name>", role_mappings.role_mapping_view),
-    path("_security/user", security.users_view),
-    path("_security/user/<str:username>", security.user_view),
+    path("_security/user", users.users_view),
+    path("_security/user/_password", users.password_view),
+    path("_security/user/<str:username>", users.user_view),
+    path("_security/user/<str:username>/_password", users.password_view),
+    path("_security/user/<str:username>/_enable", users.enable_view),
+    path("_security/user/<str:username>/_disable", users.disable_view),
     path("_security/oauth2/token", security.token_view),
     path("_security/privilege", security.privileges_view),
     path("_security/privilege/", security.privileges_view),
+    path("_security/privilege/_builtin", security.builtin_privileges_view),
     path("_security/privilege/<str:application>", security.application_privileges_view),
     path("_security/privilege/<str:application>/<str:name>", security.privilege_view),
     path("openapi.json", openapi_view),

@@ -16,8 +16,9 @@ from django.views.decorators.csrf import csrf_exempt
 from apikeys.access.authentication import authenticate
 from apikeys.access.permissions import Refused
 from apikeys.access.principals import Principal
-from apikeys.api.refusals import refusal_error
+from apikeys.api.refusals import refusal_error, restricted_by_workflow, worded
 from apikeys.domain.errors import ApiError, ContentTooLong, MethodNotAllowed, ParseFailed, reject_unknown
+from apikeys.domain.privileges.sections import restricted_to_workflows
 from apikeys.infra.http import es_error, es_error_body, es_response, filter_response
 
 COMMON_PARAMS = {"pretty", "human", "error_trace", "refresh", "filter_path"}
@@ -71,6 +72,11 @@ class Call:
 
 
 MAX_BODY_DEPTH = 100
+
+
+def comma_names(value: str | None) -> list[str] | None:
+    """A path part naming one or more things, comma-separated (`a,b`), as names; None when the path has none."""
+    return [name for name in value.split(",") if name] if value else None
 
 
 def _not_a_number(word: str) -> NoReturn:
@@ -146,13 +152,16 @@ def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
                 limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
                 raise ContentTooLong(f"request body is larger than the limit of [{limit}] bytes") from exc
             principal = authenticate(request)
+            if principal.api_key is not None and restricted_to_workflows(principal.api_key.role_descriptors):
+                raise restricted_by_workflow()
             call = Call(request, principal, params.get(request.method, set()))
             call.flag("pretty")  # a value other than true or false is refused
             try:
                 result = handler(call, **kwargs)
             except Refused as refused:
                 raise refusal_error(refused, principal) from refused
-        except ApiError as error:
+        except ApiError as refused:
+            error = worded(refused)
             data, status, headers = es_error_body(error), error.status, error.headers
         else:
             (data, status), headers = (result if isinstance(result, tuple) else (result, 200)), {}

@@ -16,7 +16,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apikeys.access.permissions import Refusal
 from apikeys.console.charts import stacked_bars
+from apikeys.domain.errors import ActionDenied, ApiError
 from apikeys.domain.key_rules import KeyStatus, expiring_soon
+from apikeys.domain.privileges.actions import privileges_granting
 from apikeys.infra.oidc import Problem, SignInFailed
 from apikeys.models import ApiKey, KeyType
 from apikeys.readmodels.listing import TYPES, type_of
@@ -95,6 +97,19 @@ def badge(label: str, tone: str) -> str:
     return f'<span class="badge {tone}">{html_text(label)}</span>'
 
 
+# Beside the status of a key whose owner is disabled: every request with it is refused until the owner is enabled.
+OWNER_DISABLED = "Owner disabled"
+
+
+def owner_badge(owner_enabled: bool) -> SafeString:
+    """The Owner disabled badge, after a key's status (nothing while the owner is enabled)."""
+    return mark_safe("" if owner_enabled else f" {badge(OWNER_DISABLED, 'danger')}")
+
+
+def owner_disabled_note(key: ApiKey) -> str:
+    return f"Its owner, {key.username}, is disabled: every request with this API key is refused until they are enabled."
+
+
 TYPE_TONES = {"personal": "plain", "managed": "accent", "cross_cluster": "info"}
 
 
@@ -132,6 +147,18 @@ NO_BULK_DELETE = {
     "unused": "Only administrators can delete all unused API keys",
 }
 NO_AUDIT_PRIVILEGE = "Only administrators can read the audit log"
+DENIED = "You do not have permission to do this."
+
+
+def problem_text(error: ApiError) -> str:
+    """What went wrong, for a person: a denied action says which privilege it needs (or whom one may not act
+    as); any other error its problems."""
+    if not isinstance(error, ActionDenied):
+        return error.message
+    if error.run_as:
+        return f"You may not act as {error.run_as}."
+    granting = privileges_granting(error.action, error.own)
+    return f"{DENIED} It needs the {granting[0]} privilege." if granting else DENIED
 
 
 def read_only_reason(refusal: Refusal | None, key: ApiKey) -> str | None:

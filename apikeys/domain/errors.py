@@ -7,6 +7,7 @@ console shows `message` beside the field `path` names. Nobody reads an error's t
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -55,6 +56,13 @@ class ValidationFailed(ApiError):
         super().__init__(f"Validation Failed: {numbered}", path=path, problems=problems)
 
 
+class InvalidRequest(ValidationFailed):
+    """Elasticsearch's `ValidationException`: what its actions find wrong once running (a user that must exist,
+    a password too short), worded as `ValidationFailed` is, typed apart from a request's own validation."""
+
+    error_type = "validation_exception"
+
+
 class ParseFailed(ApiError):
     """A body that is not what the endpoint reads: not an object, a field of the wrong type or unknown."""
 
@@ -67,10 +75,44 @@ class NotFound(ApiError):
 
 
 class Forbidden(ApiError):
-    """The caller may not do this (`Principal.denied` words refusals of actions as Elasticsearch does)."""
+    """The caller may not do this. A denied action is an `ActionDenied`, which carries the facts, not words."""
 
     status = 403
     error_type = "security_exception"
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked, as a denial reports it: a user with the roles it holds now (`effective_roles`) and those it is
+    assigned, some perhaps not existing (`missing_roles`); a service account; or an API key and its owner."""
+
+    USER = "user"
+    SERVICE_ACCOUNT = "service_account"
+    API_KEY = "api_key"
+
+    kind: str
+    username: str
+    api_key_id: str = ""
+    effective_roles: tuple[str, ...] = ()
+    assigned_roles: tuple[str, ...] = ()
+
+    @property
+    def missing_roles(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.assigned_roles) - set(self.effective_roles)))
+
+
+class ActionDenied(Forbidden):
+    """`requester` may not perform `action` (a cluster action name). `own`: the request named only the caller's
+    own keys (which `manage_own_api_key` would have granted); `run_as`: the user the requester asked to act as,
+    when that is what was refused. Each surface words it: the API as Elasticsearch does (`api/refusals.py`), the
+    console for people (`console/presenters.py`); `reason` is only the action's name."""
+
+    def __init__(self, action: str, requester: Requester, own: bool = False, run_as: str = ""):
+        super().__init__(action)
+        self.action = action
+        self.requester = requester
+        self.own = own
+        self.run_as = run_as
 
 
 class AuthenticationFailed(ApiError):

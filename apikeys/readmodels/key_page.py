@@ -1,5 +1,6 @@
-"""A key's page as a read model: the key (if the caller may see it), what the caller may do with it, what
-it may do (effective privileges), the keys it replaced or was replaced by, what happened to it, its usage."""
+"""A key's page as a read model: the key (if the caller may see it) and whether its owner is enabled, what the
+caller may do with it, what it may do (effective privileges), the keys it replaced or was replaced by, what
+happened to it, its usage."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def visible_key(principal: Principal, key_id: str) -> ApiKey | None:
 @dataclass(frozen=True)
 class KeyPage:
     key: ApiKey
+    owner_enabled: bool
     update_refusal: Refusal | None
     roll_refusal: Refusal | None
     successor: ApiKey | None
@@ -51,6 +53,7 @@ def key_page(principal: Principal, key: ApiKey, usage_days: int, usage_interval:
     applications = named_applications(role_sets)
     return KeyPage(
         key=key,
+        owner_enabled=key.owner.is_active,
         update_refusal=update_refusal(principal, key, now),
         roll_refusal=roll_refusal(principal, key, now),
         successor=visible.filter(pk=key.rolled_to).first() if key.rolled_to else None,

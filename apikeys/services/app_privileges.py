@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
 
 from apikeys.access.principals import Principal
 from apikeys.domain.errors import ParseFailed, ValidationFailed, reject_unknown
-from apikeys.domain.privileges import RoleSet, actions, has_privileges
+from apikeys.domain.privileges import RoleSet, actions, has_privileges, manages_applications
 from apikeys.domain.privileges.applications import PRIVILEGE_NAME
 from apikeys.models import ApplicationPrivilege
 from apikeys.records import audit
@@ -90,12 +90,21 @@ def _parse(body: Any) -> list[tuple[str, str, list[str], dict[str, Any]]]:
     return parsed
 
 
+def _require(principal: Principal, action: str, applications: Collection[str]) -> None:
+    """The cluster privilege for `action`, or a `global.application.manage` privilege naming every application
+    the request does (Elasticsearch's `ManageApplicationPrivileges`)."""
+    if not manages_applications(principal.role_sets, applications):
+        principal.require(action)
+
+
 def put_privileges(principal: Principal, body: Any) -> dict[str, dict[str, dict[str, bool]]]:
-    """Create or replace application privileges; answer which were created, by application and name."""
-    principal.require(actions.PRIVILEGE_PUT)
+    """Create or replace application privileges; answer which were created, by application and name. The body
+    is read first, as Elasticsearch's REST layer does: who may write depends on the applications it names."""
+    parsed = _parse(body)
+    _require(principal, actions.PRIVILEGE_PUT, {application for application, *_ in parsed})
     answer: dict[str, dict[str, dict[str, bool]]] = {}
     with transaction.atomic():
-        for application, name, privilege_actions, metadata in _parse(body):
+        for application, name, privilege_actions, metadata in parsed:
             _, created = ApplicationPrivilege.objects.update_or_create(
                 application=application, name=name, defaults={"actions": privilege_actions, "metadata": metadata}
             )
@@ -114,7 +123,7 @@ def put_privileges(principal: Principal, body: Any) -> dict[str, dict[str, dict[
 def get_privileges(
     principal: Principal, application: str | None = None, names: list[str] | None = None
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    principal.require(actions.PRIVILEGE_GET)
+    _require(principal, actions.PRIVILEGE_GET, [application] if application else [])
     found = ApplicationPrivilege.objects.all()
     if application:
         found = found.filter(application=application)
@@ -129,7 +138,7 @@ def get_privileges(
 def delete_privileges(
     principal: Principal, application: str, names: list[str]
 ) -> dict[str, dict[str, dict[str, bool]]]:
-    principal.require(actions.PRIVILEGE_DELETE)
+    _require(principal, actions.PRIVILEGE_DELETE, [application])
     with transaction.atomic():
         existing = set(
             ApplicationPrivilege.objects.filter(application=application, name__in=names).values_list("name", flat=True)

@@ -12,7 +12,7 @@ from django.contrib.auth import authenticate as authenticate_password
 from django.db import transaction
 
 from apikeys.access.principals import Principal, user_roles
-from apikeys.access.tokens import authenticate_token
+from apikeys.access.tokens import authenticate_token, is_jwt
 from apikeys.domain import keys
 from apikeys.domain.durations import epoch_millis, now_ms
 from apikeys.domain.errors import ApiError, AuthenticationFailed, Forbidden, ParseFailed, ValidationFailed
@@ -32,10 +32,15 @@ from apikeys.services.writes import keys_written
 
 log = logging.getLogger(__name__)
 
-GRANT_FIELDS = {"grant_type", "username", "password", "access_token", "run_as", "api_key"}
+GRANT_FIELDS = {"grant_type", "username", "password", "access_token", "run_as", "client_authentication", "api_key"}
 BULK_GRANT_FIELDS = GRANT_FIELDS - {"api_key"} | {"api_keys"}
 # Per grant type: the credential fields it needs (the others are refused).
 GRANT_CREDENTIALS = {"password": ("username", "password"), "access_token": ("access_token",)}
+# `client_authentication` (`scheme` and `value`, both required): a JWT's client credential, so only with an access
+# token, and only in the one scheme Elasticsearch's JWT realms know.
+CLIENT_AUTHENTICATION_FIELDS = ("scheme", "value")
+CLIENT_AUTHENTICATION_GRANT_TYPE = "access_token"
+SHARED_SECRET_SCHEME = "SharedSecret"
 
 
 @dataclass
@@ -179,7 +184,28 @@ def _grant_problems(body: Mapping[str, Any]) -> list[str]:
             problems.append(f"[{field}] is not supported for grant_type [{grant_type}]")
     if body.get("run_as") is not None and not isinstance(body["run_as"], str):
         problems.append("[run_as] must be a string")
+    if (client := _client_authentication(body)) is not None:
+        if grant_type != CLIENT_AUTHENTICATION_GRANT_TYPE:
+            problems.append(f"[client_authentication] is not supported for grant_type [{grant_type}]")
+        elif client["scheme"].strip() != SHARED_SECRET_SCHEME:
+            problems.append(f"[client_authentication.scheme] must be set to [{SHARED_SECRET_SCHEME}]")
     return problems
+
+
+def _client_authentication(body: Mapping[str, Any]) -> Mapping[str, str] | None:
+    """`client_authentication` when given, read as Elasticsearch parses it: an object of two strings."""
+    given = body.get("client_authentication")
+    if given is None:
+        return None
+    if not isinstance(given, Mapping):
+        raise ParseFailed("[client_authentication] must be an object")
+    reject_unknown_fields(given, set(CLIENT_AUTHENTICATION_FIELDS), "client_authentication")
+    if missing := [field for field in CLIENT_AUTHENTICATION_FIELDS if given.get(field) is None]:
+        raise ParseFailed(f"[client_authentication] Required [{', '.join(missing)}]")
+    for field in CLIENT_AUTHENTICATION_FIELDS:
+        if not isinstance(given[field], str):
+            raise ParseFailed(f"[client_authentication] field [{field}] must be a string")
+    return given
 
 
 def _grantor(body: Mapping[str, Any], action: str) -> User:
@@ -189,6 +215,12 @@ def _grantor(body: Mapping[str, Any], action: str) -> User:
         if user is None or not user.is_active or user.is_service_account:
             raise Forbidden(f"unable to authenticate user [{body['username']}] for action [{action}]")
     else:
+        if body.get("client_authentication") is not None and not is_jwt(body["access_token"]):
+            # Only a JWT carries a client credential; Elasticsearch refuses before authenticating anything.
+            raise ApiError(
+                "[client_authentication] not supported with the supplied access_token type",
+                error_type="security_exception",
+            )
         try:
             user = authenticate_token(body["access_token"])
         except AuthenticationFailed as failure:
@@ -200,10 +232,7 @@ def _grantor(body: Mapping[str, Any], action: str) -> User:
     granted = Principal.for_user(user)
     target = User.objects.filter(username=run_as, is_active=True, is_service_account=False, external_realm="").first()
     if target is None or not can_run_as(granted.role_sets, run_as):
-        raise Forbidden(
-            f"action [{action}] is unauthorized for {granted.description()}, "
-            f"because user [{user.username}] is unauthorized to run as [{run_as}]"
-        )
+        raise granted.denied(action, run_as=run_as)
     return target
 
 

@@ -1,14 +1,15 @@
 """The OpenAPI 3.1 document of the JSON API, served at /openapi.json: every path of api_urls.py, with its
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
 shorthands and the answers every endpoint shares), `keys` (API key paths), `query` (the query API), `extensions`
-(ours: roll, usage), `security` (everything around them), `role_mappings`. Every enum, default, limit and field name is read from
-the code that enforces it, so the document cannot say one thing while the server does another."""
+(ours: roll, usage), `users`, `security` (everything else around them), `privileges` (the builtin privilege
+names and the caller's privileges), `role_mappings`. Every enum, default, limit and field name is read from the code that
+enforces it, so the document cannot say one thing while the server does another."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apikeys.api.openapi import extensions, keys, parts, query, role_mappings, security
+from apikeys.api.openapi import extensions, keys, parts, privileges, query, role_mappings, security, users
 from apikeys.api.openapi.parts import PRODUCT_HEADER_NAME, PRODUCT_NAME
 
 
@@ -26,13 +27,23 @@ def build_document() -> dict[str, Any]:
             {"name": name}
             for name in ("API keys", "Authentication", "Roles", "Users", "Role mappings", "Application privileges")
         ],
-        "paths": {**keys.paths(), **query.paths(), **extensions.paths(), **security.paths(), **role_mappings.paths()},
+        "paths": {
+            **keys.paths(),
+            **query.paths(),
+            **extensions.paths(),
+            **security.paths(),
+            **users.paths(),
+            **privileges.paths(),
+            **role_mappings.paths(),
+        },
         "components": {
             "schemas": {
                 **keys.SCHEMAS,
                 **query.SCHEMAS,
                 **extensions.SCHEMAS,
                 **security.SCHEMAS,
+                **users.SCHEMAS,
+                **privileges.SCHEMAS,
                 **role_mappings.SCHEMAS,
                 **parts.SCHEMAS,
             },

@@ -28,7 +28,12 @@ from apikeys.api.openapi.parts import (
 from apikeys.domain.privileges.cross_cluster import ACCESS_SCHEMA
 from apikeys.models import KeyType
 from apikeys.services import MAX_NAME_LENGTH
-from apikeys.services.create import GRANT_CREDENTIALS
+from apikeys.services.create import (
+    CLIENT_AUTHENTICATION_FIELDS,
+    CLIENT_AUTHENTICATION_GRANT_TYPE,
+    GRANT_CREDENTIALS,
+    SHARED_SECRET_SCHEME,
+)
 
 TAG = "API keys"
 API_KEY_PROPERTIES: dict[str, Schema] = {
@@ -87,22 +92,33 @@ GRANT_PROPERTIES: dict[str, Schema] = {
         "description": "With `access_token`: a token of the user the key is for (`/_security/oauth2/token`).",
     },
     "run_as": nullable({"type": "string", "description": "A user the granted user may run as: owns the key."}),
+    "client_authentication": nullable(
+        closed(
+            {field: {"type": "string"} for field in CLIENT_AUTHENTICATION_FIELDS},
+            CLIENT_AUTHENTICATION_FIELDS,
+            description=f"With `{CLIENT_AUTHENTICATION_GRANT_TYPE}` only, scheme `{SHARED_SECRET_SCHEME}`: a JWT's "
+            "client credential. This server issues no JWT: with one of its own tokens the grant is refused (400).",
+        )
+    ),
 }
 
 
 def grant_rules() -> list[Schema]:
-    """Per grant type, the credentials it needs; the other grant types' credentials are refused."""
+    """Per grant type, the credentials it needs; the other grant types' credentials (and client authentication,
+    but with an access token) are refused."""
     credentials = {name for needed in GRANT_CREDENTIALS.values() for name in needed}
-    return [
-        {
-            "if": {"properties": {"grant_type": {"const": grant_type}}, "required": ["grant_type"]},
-            "then": {
-                "required": list(needed),
-                "properties": {name: False for name in sorted(credentials - set(needed))},
-            },
-        }
-        for grant_type, needed in GRANT_CREDENTIALS.items()
-    ]
+    rules = []
+    for grant_type, needed in GRANT_CREDENTIALS.items():
+        refused = sorted(credentials - set(needed))
+        if grant_type != CLIENT_AUTHENTICATION_GRANT_TYPE:
+            refused.append("client_authentication")
+        rules.append(
+            {
+                "if": {"properties": {"grant_type": {"const": grant_type}}, "required": ["grant_type"]},
+                "then": {"required": list(needed), "properties": dict.fromkeys(refused, False)},
+            }
+        )
+    return rules
 
 
 CREATE_EXPIRATION: Schema = nullable(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apikeys.api.refusals import restricted_by_workflow
 from apikeys.api.wire import COMMON_PARAMS
 from apikeys.domain.durations import UNIT_SECONDS
 from apikeys.domain.errors import (
@@ -83,13 +84,20 @@ def error_answer(description: str, headers: dict[str, Any] | None = None) -> dic
     return answer(description, ref("ErrorResponse"), headers)
 
 
+RESTRICTED = restricted_by_workflow().error_type
 RESPONSES: dict[str, Any] = {
     "BadRequest": error_answer("Malformed request: bad JSON, an unknown field or parameter, or a failed validation."),
     "Unauthenticated": error_answer(
         f"Missing or wrong credentials (`{AuthenticationFailed.error_type}`).",
         {"WWW-Authenticate": {"schema": {"const": WWW_AUTHENTICATE}, "description": "The schemes to retry with."}},
     ),
-    "Forbidden": error_answer(f"The caller lacks the privilege (`{Forbidden.error_type}`)."),
+    "Forbidden": error_answer(
+        f"The caller lacks the privilege (`{Forbidden.error_type}`), or is an API key restricted to workflows "
+        f"(`{RESTRICTED}`)."
+    ),
+    "RestrictedByWorkflow": error_answer(
+        f"The caller is an API key restricted to workflows (`{RESTRICTED}`): none of these endpoints is one."
+    ),
     "NotFound": error_answer(f"Not found (`{NotFound.error_type}`)."),
     "MethodNotAllowed": error_answer(
         "Another method than those this path accepts.",
@@ -171,15 +179,15 @@ def operation(
     bad_request: dict[str, Any] | None = None,
     extension: str | None = None,
 ) -> dict[str, Any]:
-    """One operation with the error answers every endpoint can give: 400, 401, (403), (404), 405, 413, 429.
+    """One operation with the error answers every endpoint can give: 400, 401, 403, (404), 405, 413, 429; an
+    operation that is not `forbidden` by privileges is still refused to a key restricted to workflows.
     `extension` describes an operation of ours that Elasticsearch does not have (marked `x-extension`)."""
     responses: dict[str, Any] = {
         "200": ok,
         "400": bad_request or response_ref("BadRequest"),
         "401": response_ref("Unauthenticated"),
     }
-    if forbidden:
-        responses["403"] = response_ref("Forbidden")
+    responses["403"] = response_ref("Forbidden" if forbidden else "RestrictedByWorkflow")
     if not_found is not None:
         responses["404"] = not_found
     responses["405"] = response_ref("MethodNotAllowed")

@@ -1,5 +1,5 @@
-"""The paths around the keys in the OpenAPI document (who am I, privilege checks, roles, users, application
-privileges, tokens) and the schemas of their bodies and answers. Role descriptor and has-privileges schemas are
+"""The paths around the keys in the OpenAPI document (who am I, privilege checks, roles, application privileges,
+tokens; users have `users`) and the schemas of their bodies and answers. Role descriptor and has-privileges schemas are
 the privileges package's own, the ones the API validates with, so the document cannot drift from the server."""
 
 from __future__ import annotations
@@ -18,28 +18,33 @@ from apikeys.api.openapi.parts import (
     closed,
     found_false,
     json_body,
-    nullable,
     operation,
     param_refs,
     path_param,
     ref,
 )
-from apikeys.domain.privileges import HAS_PRIVILEGES_SCHEMA, ROLE_DESCRIPTOR_SCHEMA, ROLE_DESCRIPTORS_SCHEMA
+from apikeys.domain.privileges import (
+    HAS_PRIVILEGES_SCHEMA,
+    ROLE_DESCRIPTOR_SCHEMA,
+    ROLE_DESCRIPTORS_SCHEMA,
+    ROLE_SCHEMA,
+)
 from apikeys.domain.privileges.descriptors import normalize
 from apikeys.services import tokens
 from apikeys.services.app_privileges import ACTION_CHARACTERS
 
 
-def role_descriptor_schema() -> Schema:
-    """The privileges package's schema, embedded: `$schema` belongs only at the root of a schema document."""
-    return {k: v for k, v in ROLE_DESCRIPTOR_SCHEMA.items() if k != "$schema"}
+def embedded(schema: Schema) -> Schema:
+    """One of the privileges package's schemas, embedded: `$schema` belongs only at the root of a document."""
+    return {k: v for k, v in schema.items() if k != "$schema"}
 
 
 # What every answer carries of a role: the normal form of an empty descriptor.
 NORMAL_ROLE = normalize({})
 
 SCHEMAS: dict[str, Schema] = {
-    "RoleDescriptor": role_descriptor_schema(),
+    "RoleDescriptor": embedded(ROLE_DESCRIPTOR_SCHEMA),
+    "PutRoleRequest": embedded(ROLE_SCHEMA),
     "RoleDescriptors": {
         "type": "object",
         "description": "Role name -> role descriptor.",
@@ -102,29 +107,6 @@ SCHEMAS: dict[str, Schema] = {
         ("username", "has_all_requested", "cluster", "index", "application"),
     ),
     "PutRoleResponse": closed({"role": closed({"created": {"type": "boolean"}}, ("created",))}, ("role",)),
-    "User": closed(
-        {
-            "username": {"type": "string"},
-            "roles": STRINGS,
-            "full_name": {"type": ["string", "null"]},
-            "email": {"type": ["string", "null"]},
-            "metadata": OBJECT,
-            "enabled": {"type": "boolean"},
-        },
-        ("username", "roles", "full_name", "email", "metadata", "enabled"),
-    ),
-    "Users": {"type": "object", "description": "Username -> user.", "additionalProperties": ref("User")},
-    "PutUserRequest": closed(
-        {
-            "password": nullable({"type": "string", "description": "Required when the user is created."}),
-            "roles": nullable(STRINGS),
-            "full_name": {"type": ["string", "null"]},
-            "email": {"type": ["string", "null"]},
-            "metadata": nullable({**OBJECT, "description": "Top-level keys may not start with `_`."}),
-            "enabled": {"type": ["boolean", "null"]},
-        }
-    ),
-    "PutUserResponse": closed({"created": {"type": "boolean"}}, ("created",)),
     "PutPrivilegesRequest": {
         "type": "object",
         "minProperties": 1,
@@ -275,7 +257,7 @@ def role_paths() -> dict[str, Any]:
     name = path_param("name", "A role name (comma-separated names when getting).")
     put = {
         "ok": answer("Whether the role was created (else replaced).", ref("PutRoleResponse")),
-        "body": json_body("RoleDescriptor", True),
+        "body": json_body("PutRoleRequest", True),
         "params": [*param_refs(), name],
     }
     found = answer("The role was deleted.", ref("FoundResponse"))
@@ -294,35 +276,6 @@ def role_paths() -> dict[str, Any]:
             "post": operation("putRoleWithPost", tag, "Create or replace a role", **put),
             "delete": operation(
                 "deleteRole", tag, "Delete a role", found, params=[*param_refs(), name], not_found=found_false()
-            ),
-        },
-    }
-
-
-def user_paths() -> dict[str, Any]:
-    tag = "Users"
-    username = path_param("username", "A username (comma-separated usernames when getting).")
-    put = {
-        "ok": answer("Whether the user was created (else updated).", ref("PutUserResponse")),
-        "body": json_body("PutUserRequest", True),
-        "params": [*param_refs(), username],
-    }
-    found = answer("The user was deleted.", ref("FoundResponse"))
-    return {
-        "/_security/user": {"get": operation("getUsers", tag, "Get every user", answer("Every user.", ref("Users")))},
-        "/_security/user/{username}": {
-            "get": operation(
-                "getUser",
-                tag,
-                "Get users by username",
-                answer("The users that exist among those named.", ref("Users")),
-                params=[*param_refs(), username],
-                not_found=answer("None of the named users exists.", NOT_FOUND_EMPTY),
-            ),
-            "put": operation("putUser", tag, "Create or update a user", **put),
-            "post": operation("putUserWithPost", tag, "Create or update a user", **put),
-            "delete": operation(
-                "deleteUser", tag, "Delete a user", found, params=[*param_refs(), username], not_found=found_false()
             ),
         },
     }
@@ -381,4 +334,4 @@ def privilege_paths() -> dict[str, Any]:
 
 
 def paths() -> dict[str, Any]:
-    return {**caller_paths(), **role_paths(), **user_paths(), **privilege_paths()}
+    return {**caller_paths(), **role_paths(), **privilege_paths()}

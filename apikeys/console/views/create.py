@@ -15,7 +15,7 @@ from apikeys.access.principals import Principal
 from apikeys.console.forms import BOILERPLATES, EDITORS, CreateKeyForm, json_field_value, pretty
 from apikeys.console.jsontext import JsonProblem
 from apikeys.console.pages import KEYS_CHANGED, render_page_or_fragment
-from apikeys.console.presenters import key_formats
+from apikeys.console.presenters import key_formats, problem_text
 from apikeys.domain.errors import ApiError
 
 
@@ -32,7 +32,7 @@ def create_key(request: HttpRequest) -> HttpResponse:
         try:
             created = create(principal, form.to_body())
         except ApiError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, problem_text(error))
         else:
             context = {"created": created, "formats": key_formats(created, request)}
             response = render_page_or_fragment(request, "apikeys/create.html", "apikeys/_created.html", context)

@@ -19,6 +19,8 @@ from apikeys.console.forms import CheckPrivilegesForm, UpdateKeyForm, pretty
 from apikeys.console.pages import visible_key_or_404
 from apikeys.console.presenters import (
     USAGE_PERIODS,
+    owner_badge,
+    owner_disabled_note,
     read_only_reason,
     relative_time,
     status_of,
@@ -70,6 +72,8 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "read_only_reason": reason,
         "status_label": label,
         "status_tone": tone,
+        "owner_badge": owner_badge(page.owner_enabled),
+        "owner_disabled_note": None if page.owner_enabled else owner_disabled_note(key),
         "created": relative_time(key.creation),
         "last_used": relative_time(key.last_used),
         "effective_cluster": page.effective_cluster,

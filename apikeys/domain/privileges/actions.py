@@ -28,9 +28,12 @@ ROLE_MAPPING_DELETE = "cluster:admin/xpack/security/role_mapping/delete"
 USER_GET = "cluster:admin/xpack/security/user/get"
 USER_PUT = "cluster:admin/xpack/security/user/put"
 USER_DELETE = "cluster:admin/xpack/security/user/delete"
+USER_CHANGE_PASSWORD = "cluster:admin/xpack/security/user/change_password"
+USER_SET_ENABLED = "cluster:admin/xpack/security/user/set_enabled"
 PRIVILEGE_GET = "cluster:admin/xpack/security/privilege/get"
 PRIVILEGE_PUT = "cluster:admin/xpack/security/privilege/put"
 PRIVILEGE_DELETE = "cluster:admin/xpack/security/privilege/delete"
+PRIVILEGE_BUILTIN_GET = "cluster:admin/xpack/security/privilege/builtin/get"
 TOKEN_CREATE = "cluster:admin/xpack/security/token/create"
 TOKEN_INVALIDATE = "cluster:admin/xpack/security/token/invalidate"
 
@@ -58,9 +61,12 @@ GRANTED_BY: dict[str, set[str]] = {
     USER_GET: {"read_security"},
     USER_PUT: {"manage_security"},
     USER_DELETE: {"manage_security"},
+    USER_CHANGE_PASSWORD: {"manage_security"},
+    USER_SET_ENABLED: {"manage_security"},
     PRIVILEGE_GET: {"read_security"},
     PRIVILEGE_PUT: {"manage_security"},
     PRIVILEGE_DELETE: {"manage_security"},
+    PRIVILEGE_BUILTIN_GET: {"read_security"},
     TOKEN_CREATE: {"manage_token"},
     TOKEN_INVALIDATE: {"manage_token"},
 }

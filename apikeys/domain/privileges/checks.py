@@ -3,7 +3,7 @@ what a key can really do (its descriptors intersected with its owner snapshot)."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -82,6 +82,26 @@ def has_index(role_sets: list[RoleSet], index: str, privilege: str) -> bool:
 
 def can_run_as(role_sets: list[RoleSet], username: str) -> bool:
     return bool(role_sets) and all(set_can_run_as(s, username) for s in role_sets)
+
+
+def set_manages_applications(role_set: RoleSet, applications: Collection[str]) -> bool:
+    """Whether one `global.application.manage` privilege of the set names every application a request about
+    application privileges names (every application, when it names none, is `*` alone)."""
+    for descriptor in role_set.values():
+        names = (descriptor.get("global") or {}).get("application", {}).get("manage", {}).get("applications")
+        if names is None:
+            continue
+        if not applications:
+            granted = "*" in names
+        else:
+            granted = all(any(pattern_matches(p, a) for p in names) for a in applications)
+        if granted:
+            return True
+    return False
+
+
+def manages_applications(role_sets: list[RoleSet], applications: Collection[str]) -> bool:
+    return bool(role_sets) and all(set_manages_applications(s, applications) for s in role_sets)
 
 
 def key_role_sets(role_descriptors: RoleSet, limited_by: RoleSet) -> list[RoleSet]:

@@ -15,8 +15,10 @@ from apikeys.domain.errors import InvalidRoleDescriptor
 from apikeys.domain.privileges.descriptors import NAMES, STRINGS, format_path, index_entry, normalize
 
 ROLE_NAME = "cross_cluster"
-SEARCH_CLUSTER = "cross_cluster_search"
-REPLICATION_CLUSTER = "cross_cluster_replication"
+# The cluster privileges of search and of replication, in Elasticsearch's order; search has held `monitor_enrich`
+# too since 8.14 (a remote cluster's ES|QL ENRICH needs it). Keys made before keep what they were made with.
+SEARCH_CLUSTER = ("cross_cluster_search", "monitor_enrich")
+REPLICATION_CLUSTER = ("cross_cluster_replication",)
 SEARCH_PRIVILEGES = ("read", "read_cross_cluster", "view_index_metadata")
 REPLICATION_PRIVILEGES = ("cross_cluster_replication", "cross_cluster_replication_internal")
 # What the console's Access editor starts with: search and replicate everything but restricted indices.
@@ -122,7 +124,7 @@ def validate_access(access: Any) -> dict[str, list[dict[str, Any]]]:
 def role_descriptors(access: Mapping[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """The one role descriptor, `cross_cluster`, that a normalized `access` stands for."""
     search, replication = access.get("search", []), access.get("replication", [])
-    cluster = ([SEARCH_CLUSTER] if search else []) + ([REPLICATION_CLUSTER] if replication else [])
+    cluster = [*(SEARCH_CLUSTER if search else ()), *(REPLICATION_CLUSTER if replication else ())]
     indices = [{**e, "privileges": list(SEARCH_PRIVILEGES)} for e in search]
     indices += [{**e, "privileges": list(REPLICATION_PRIVILEGES)} for e in replication]
     return {ROLE_NAME: normalize({"cluster": cluster, "indices": indices})}

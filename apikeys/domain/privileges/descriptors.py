@@ -1,5 +1,6 @@
-"""Role descriptors: the one JSON Schema (shared by the API, the console's editors and /openapi.json),
-validation that names the failing path, and the normalized form Elasticsearch answers with."""
+"""Role descriptors: the one JSON Schema (shared by the API, the console's editors and /openapi.json) of a role
+and of an API key's descriptor (which may also carry `restriction`), validation that names the failing path, and
+the normalized form Elasticsearch answers with."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from apikeys.domain.errors import InvalidRoleDescriptor
-from apikeys.domain.privileges.names import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES
+from apikeys.domain.privileges import sections
+from apikeys.domain.privileges.names import CLUSTER_PRIVILEGES, INDEX_PRIVILEGES, REMOTE_CLUSTER_PRIVILEGES, WORKFLOWS
 
 STRINGS = {"type": "array", "items": {"type": "string"}}
 NAMES = {
@@ -39,16 +41,44 @@ _INDEX_ENTRY = {
 }
 _REMOTE_INDEX_ENTRY = {
     **_INDEX_ENTRY,
-    "required": ["clusters", "names", "privileges"],
+    "required": ["names", "privileges", "clusters"],
     "properties": {**_INDEX_ENTRY["properties"], "clusters": {**STRINGS, "minItems": 1}},
 }
-ROLE_DESCRIPTOR_SCHEMA: dict[str, Any] = {
+
+
+def _global_category(verb: str, field: str, item: dict[str, Any]) -> dict[str, Any]:
+    held = {"type": "object", "required": [field], "additionalProperties": False}
+    held["properties"] = {field: {"type": "array", "items": item}}
+    return {"type": "object", "additionalProperties": False, "properties": {verb: held}}
+
+
+_GLOBAL_ITEMS = {
+    "applications": {"type": "string"},
+    "indices": {
+        "type": "object",
+        "required": list(sections.MANAGE_ROLES_FIELDS),
+        "additionalProperties": False,
+        "properties": {field: {**STRINGS, "minItems": 1} for field in sections.MANAGE_ROLES_FIELDS},
+    },
+}
+_GLOBAL = {
+    "type": "object",
+    "description": "Privileges scoped by what a request names: managing the privileges of these applications, "
+    "writing these applications' user profile data, managing roles named by these index patterns.",
+    "additionalProperties": False,
+    "properties": {
+        category: _global_category(verb, field, _GLOBAL_ITEMS[field])
+        for category, (verb, field) in sections.GLOBAL_CATEGORIES.items()
+    },
+}
+ROLE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Role descriptor",
+    "title": "Role",
     "type": "object",
     "additionalProperties": False,
     "properties": {
         "cluster": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "global": _GLOBAL,
         "indices": {"type": "array", "items": _INDEX_ENTRY},
         "index": {"type": "array", "items": _INDEX_ENTRY},
         "applications": {
@@ -68,24 +98,37 @@ ROLE_DESCRIPTOR_SCHEMA: dict[str, Any] = {
         "metadata": {"type": "object"},
         "transient_metadata": {"type": "object"},
         "description": {"type": "string"},
-        "restriction": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["workflows"],
-            "properties": {"workflows": {**STRINGS, "minItems": 1}},
-        },
         "remote_indices": {"type": "array", "items": _REMOTE_INDEX_ENTRY},
         "remote_cluster": {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["clusters", "privileges"],
+                "required": ["privileges", "clusters"],
                 "additionalProperties": False,
                 "properties": {
+                    "privileges": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"enum": sorted(REMOTE_CLUSTER_PRIVILEGES)},
+                    },
                     "clusters": {**STRINGS, "minItems": 1},
-                    "privileges": {**STRINGS, "minItems": 1},
                 },
             },
+        },
+    },
+}
+# An API key's descriptor may also be restricted to workflows (a role may not: `unexpected field`).
+ROLE_DESCRIPTOR_SCHEMA: dict[str, Any] = {
+    **ROLE_SCHEMA,
+    "title": "Role descriptor",
+    "properties": {
+        **ROLE_SCHEMA["properties"],
+        "restriction": {
+            "type": "object",
+            "description": "Only an API key's descriptor, and then its only one: the key may call nothing "
+            "but these workflows' endpoints.",
+            "additionalProperties": False,
+            "properties": {"workflows": {"type": "array", "minItems": 1, "items": {"enum": sorted(WORKFLOWS)}}},
         },
     },
 }
@@ -107,7 +150,7 @@ def format_path(parts: Iterable[Any]) -> str:
 
 @cache
 def _validator(whole: bool) -> Draft202012Validator:
-    return Draft202012Validator(ROLE_DESCRIPTORS_SCHEMA if whole else ROLE_DESCRIPTOR_SCHEMA)
+    return Draft202012Validator(ROLE_DESCRIPTORS_SCHEMA if whole else ROLE_SCHEMA)
 
 
 def _schema_error(instance: Any, whole: bool, role_name: str | None) -> InvalidRoleDescriptor | None:
@@ -198,17 +241,36 @@ def _regex_ok(pattern: str) -> bool:
     return True
 
 
+def _check_sections(role: str, descriptor: Any, prefix: str, restriction: bool) -> None:
+    """The sections Elasticsearch parses field by field, in the order given, before the schema's checks."""
+    if not isinstance(descriptor, dict):
+        return
+    for field, value in descriptor.items():
+        if field == "restriction" and not restriction:
+            raise InvalidRoleDescriptor(
+                f"failed to parse role [{role}]. unexpected field [{field}]",
+                path=prefix + field,
+                error_type="parse_exception",
+            )
+        if check := sections.CHECKS.get(field):
+            check(role, value, prefix + field)
+
+
 def validate_role_descriptors(value: Any) -> dict[str, dict[str, Any]]:
-    """Validate a `role_descriptors` object and return it normalized. Raise InvalidRoleDescriptor."""
+    """Validate an API key's `role_descriptors` object and return it normalized. Raise InvalidRoleDescriptor."""
+    for role, descriptor in value.items() if isinstance(value, dict) else ():
+        _check_sections(role, descriptor, f"{role}.", restriction=True)
     if error := _schema_error(value, whole=True, role_name=None):
         raise error
     for role, descriptor in value.items():
         _check_privilege_names(role, descriptor, f"{role}.")
+    sections.check_restricted_together(value)
     return {role: normalize(descriptor) for role, descriptor in value.items()}
 
 
 def validate_role_descriptor(name: str, value: Any) -> dict[str, Any]:
-    """Validate one named descriptor (the role API's body) and return it normalized."""
+    """Validate one named role (the role API's body) and return it normalized."""
+    _check_sections(name, value, "", restriction=False)
     if error := _schema_error(value, whole=False, role_name=name):
         raise error
     _check_privilege_names(name, value, "")
@@ -236,41 +298,37 @@ def index_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def normalize(descriptor: Mapping[str, Any]) -> dict[str, Any]:
-    """The canonical form Elasticsearch returns: `index` -> `indices`, lists filled in, defaults present."""
-    out: dict[str, Any] = {
-        "cluster": list(descriptor.get("cluster", [])),
-        "indices": [index_entry(e) for e in descriptor.get("indices", descriptor.get("index", []))],
-        "applications": [dict(a) for a in descriptor.get("applications", [])],
-        "run_as": list(descriptor.get("run_as", [])),
-        "metadata": dict(descriptor.get("metadata", {})),
-        "transient_metadata": {"enabled": True},
-    }
-    if "description" in descriptor:
-        out["description"] = descriptor["description"]
-    if "restriction" in descriptor:
-        out["restriction"] = dict(descriptor["restriction"])
+    """The canonical form Elasticsearch returns (`RoleDescriptor.toXContent`): `index` -> `indices`, lists
+    filled in, defaults present; `global`, the remote sections, `restriction` and `description` only when held."""
+    out: dict[str, Any] = {"cluster": list(descriptor.get("cluster", []))}
+    if (held := sections.global_normal(descriptor.get("global"))) is not None:
+        out["global"] = held
+    out["indices"] = [index_entry(e) for e in descriptor.get("indices", descriptor.get("index", []))]
+    out["applications"] = [dict(a) for a in descriptor.get("applications", [])]
+    out["run_as"] = list(descriptor.get("run_as", []))
+    out["metadata"] = dict(descriptor.get("metadata", {}))
+    out["transient_metadata"] = {"enabled": True}
     if descriptor.get("remote_indices"):
         out["remote_indices"] = [
-            {"clusters": list(e["clusters"]), **index_entry(e)} for e in descriptor["remote_indices"]
+            {**index_entry(e), "clusters": list(e["clusters"])} for e in descriptor["remote_indices"]
         ]
     if descriptor.get("remote_cluster"):
-        out["remote_cluster"] = [dict(e) for e in descriptor["remote_cluster"]]
+        out["remote_cluster"] = sections.remote_cluster_normal(descriptor["remote_cluster"])
+    if restriction := sections.restriction_normal(descriptor.get("restriction")):
+        out["restriction"] = restriction
+    if "description" in descriptor:
+        out["description"] = descriptor["description"]
     return out
 
 
 def grants_nothing(descriptor: Mapping[str, Any]) -> bool:
-    """True for a descriptor with no privileges at all (what a derived API key must carry)."""
-    return not any(
-        descriptor.get(field)
-        for field in (
-            "cluster",
-            "indices",
-            "index",
-            "applications",
-            "run_as",
-            "remote_indices",
-            "remote_cluster",
-        )
+    """True for a descriptor with no privileges and no restriction (what a derived API key must carry: ES's
+    `RoleDescriptor.isEmpty`, but for metadata)."""
+    fields = ("cluster", "indices", "index", "applications", "run_as", "remote_indices", "remote_cluster")
+    return not (
+        any(descriptor.get(field) for field in fields)
+        or sections.global_normal(descriptor.get("global"))
+        or sections.restriction_normal(descriptor.get("restriction"))
     )
 
 
