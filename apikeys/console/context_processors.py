@@ -18,7 +18,9 @@ def console(request: HttpRequest) -> dict[str, object]:
             "sso_name": settings.APIKEYS_OIDC_NAME if oidc.configured() else "",
             "password_sign_in": settings.APIKEYS_PASSWORD_SIGN_IN,
         }
+    principal = Principal.signed_in(request)
     return {
-        "can_read_audit": audit_refusal(Principal.signed_in(request)) is None,
+        "can_read_audit": audit_refusal(principal) is None,
+        "can_manage_security": principal.has_cluster("manage_security"),
         "user_realm": "" if user.realm == NATIVE_REALM else user.realm,
     }

@@ -147,6 +147,7 @@ NO_BULK_DELETE = {
     "unused": "Only administrators can delete all unused API keys",
 }
 NO_AUDIT_PRIVILEGE = "Only administrators can read the audit log"
+NO_SECURITY_PRIVILEGE = "Only those who manage security (manage_security) can change role mappings"
 DENIED = "You do not have permission to do this."
 
 
