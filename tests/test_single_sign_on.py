@@ -171,3 +171,11 @@ def test_signing_out_ends_the_providers_session_too(client, sso):
     assert answer["Location"].startswith(sso.issuer + "/session/end")
     assert "id_token_hint=" in answer["Location"]
     assert "_auth_user_id" not in client.session
+
+
+def test_the_audit_log_names_the_realm_of_a_provider_users_key(client, sso):
+    sign_in(client, sso, "bob")
+    bob = User.objects.get(username="bob", external_realm="oidc1")
+    created = create_api_key(Principal.for_user(bob), {"name": "audited"})
+    event = AuditEvent.objects.get(action="create", key_id=created.key.id)
+    assert (event.actor, event.details["owner"], event.details["realm"]) == ("bob", "bob", "oidc1")

@@ -97,6 +97,8 @@ def insert_key(
             target=key.name,
             client_address=by.client_address if by else None,
             owner=owner.username,
+            # Who the owner is needs the realm when it is not the native one (the provider's alice is another).
+            **({"realm": owner.realm} if owner.external_realm else {}),
         )
     keys_written([])
     log.info("api key created id=%s name=%r owner=%s", key.id, key.name, owner.username)
