@@ -134,6 +134,9 @@ class ApiKey(models.Model):
     metadata = models.JSONField(default=dict)
     # A cross-cluster key's `access` as given (normalized); its role descriptor is built from it.
     access = models.JSONField(default=dict)
+    # A cross-cluster key's certificate identity (Elasticsearch 9.3): a regular expression the Distinguished Name
+    # of the remote cluster's certificate must match. NULL when none, as `rolled_to`.
+    certificate_identity = models.TextField(null=True, blank=True)  # noqa: DJ001
     last_used = models.DateTimeField(null=True, blank=True)
     # A roll links the two keys both ways; unique, so that a key has at most one successor whatever races.
     rolled_from = models.CharField(max_length=20, null=True, blank=True, unique=True)
@@ -207,6 +210,8 @@ class ApiKey(models.Model):
             out["access"] = self.access
         elif with_limited_by:
             out["limited_by"] = [self.limited_by or {}]
+        if self.certificate_identity is not None:
+            out["certificate_identity"] = self.certificate_identity
         if self.last_used is not None:
             out["last_used"] = epoch_millis(self.last_used)
         if self.rolled_from:
@@ -314,6 +319,7 @@ class AuditEvent(models.Model):
         GRANT = "grant", "Granted API key"
         UPDATE = "update", "Updated API key"
         ROLL = "roll", "Rolled API key"
+        CLONE = "clone", "Cloned API key"
         INVALIDATE = "invalidate", "Invalidated API key"
         PURGE = "purge", "Purged API keys"
         ROLE_CHANGE = "role_change", "Changed role"

@@ -31,7 +31,7 @@ def test_it_authenticates_with_a_new_key(api, alice):
     created = new_key(alice, "cron")
     response = api("GET", AUTHENTICATE, apikey_header(created.encoded))
     assert response.status_code == 200
-    assert response.json()["api_key"] == {"id": created.key.id, "name": "cron"}
+    assert response.json()["api_key"] == {"id": created.key.id, "name": "cron", "managed_by": "elasticsearch"}
     assert response.json()["authentication_type"] == "api_key"
 
 

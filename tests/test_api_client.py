@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from elasticsearch import AuthenticationException, BadRequestError, Elasticsearch, NotFoundError
 
+from apikeys.domain.durations import epoch_millis, now_ms
 from apikeys.models import ApiKey, Role, User
 from tests.conftest import PASSWORD
 
@@ -98,7 +99,7 @@ def test_create_with_put_and_post_then_authenticate_with_both_api_key_forms(alic
         assert me["username"] == "alice" and me["roles"] == []
         assert me["authentication_type"] == "api_key"
         assert me["authentication_realm"] == {"name": "_es_api_key", "type": "_es_api_key"}
-        assert me["api_key"] == {"id": created["id"], "name": "cron"}
+        assert me["api_key"] == {"id": created["id"], "name": "cron", "managed_by": "elasticsearch"}
     assert ApiKey.objects.filter(owner__username="alice").count() == 2
 
 
@@ -271,6 +272,26 @@ def test_bulk_update_api_keys(alice_es):
     assert answer["errors"]["count"] == 1
     assert answer["errors"]["details"]["missing"]["type"] == "resource_not_found_exception"
     assert ApiKey.objects.get(pk=first["id"]).metadata == {"v": 2}
+
+
+def test_update_and_bulk_update_set_an_expiration_and_a_bad_one_changes_nothing(alice_es):
+    first = alice_es.security.create_api_key(name="e1")["id"]
+    second = alice_es.security.create_api_key(name="e2", expiration="1d")["id"]
+    before = epoch_millis(now_ms())
+
+    answer = alice_es.security.bulk_update_api_keys(ids=[first, second], expiration="2d")
+
+    assert answer.body == {"updated": [first, second], "noops": []}
+    two_days = 2 * 86_400_000
+    for key in alice_es.security.get_api_key(owner=True)["api_keys"]:
+        assert before + two_days <= key["expiration"] <= epoch_millis(now_ms()) + two_days
+    kept = {key.id: key.expiration for key in ApiKey.objects.all()}
+    with pytest.raises(BadRequestError) as caught:
+        alice_es.security.bulk_update_api_keys(ids=[first, second], expiration="soon")
+    assert "failed to parse setting [expiration] with value [soon]" in caught.value.body["error"]["reason"]
+    with pytest.raises(BadRequestError):
+        alice_es.security.update_api_key(id=first, expiration="1.5d")
+    assert {key.id: key.expiration for key in ApiKey.objects.all()} == kept
 
 
 def test_invalidate_api_key_with_every_selector(alice_es, admin_es, bob):

@@ -172,7 +172,9 @@ def test_malformed_json_and_an_empty_update_are_400s(security_es):
     assert caught.value.body["error"]["type"] == "x_content_parse_exception"
     with pytest.raises(BadRequestError) as caught:
         security_es.security.update_cross_cluster_api_key(id=created["id"], body={})
-    assert "must update either [access] or [metadata]" in caught.value.body["error"]["reason"]
+    assert caught.value.body["error"]["reason"] == (
+        "Validation Failed: 1: must update  [access] or [metadata] or [certificate_identity] for cross-cluster API keys;"
+    )
     with pytest.raises(BadRequestError):
         security_es.security.update_cross_cluster_api_key(id=created["id"], body={"name": "renamed"})
     assert ApiKey.objects.count() == 1

@@ -237,6 +237,7 @@ def test_it_declares_api_key_and_basic_authentication(document):
         ("ChangePasswordRequest", users.PASSWORD_FIELDS),
         ("PrivilegeDefinition", app_privileges.PRIVILEGE_FIELDS),
         ("RollApiKeyRequest", roll.ROLL_FIELDS),
+        ("CloneApiKeyRequest", services.CLONE_FIELDS),
     ],
 )
 def test_it_documents_the_fields_each_request_body_accepts(document, schema, fields):

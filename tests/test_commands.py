@@ -62,7 +62,8 @@ def test_create_managed_api_key_prints_a_working_key_once(api, db):
     assert key.owner.is_service_account and key.realm == "_service_account"
     assert not key.owner.has_usable_password()
     response = api("GET", "/_security/_authenticate", apikey_header(encoded))
-    assert response.json()["api_key"] == {"id": key_id, "name": "fleet-sync", "managed": True}
+    # Managed by Elasticsearch, as every key of ours: Kibana's "managed" (metadata) is not Elasticsearch's `managed_by`.
+    assert response.json()["api_key"] == {"id": key_id, "name": "fleet-sync", "managed_by": "elasticsearch"}
 
 
 def test_create_managed_api_key_refuses_a_bad_name(db):

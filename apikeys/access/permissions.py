@@ -7,8 +7,9 @@
   (`console/presenters.py`); neither decides anything.
 
 Actions: see a key (and its usage: whoever may see a key may see how it is used), delete (invalidate) it,
-update it, roll it, and read the audit log. Elasticsearch's selector rule for the API (a `manage_own_api_key`
-caller must name only its own keys) is a rule of the request, not of a key: `addressed_keys`.
+update it, roll it, clone it from the console, and read the audit log. Elasticsearch's selector rule for the
+API (a `manage_own_api_key` caller must name only its own keys) is a rule of the request, not of a key:
+`addressed_keys`.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ KeyFacts = ApiKey | KeyRow
 
 class Refused(Exception):
     """An action refused for one key (`key_id`, "" when the refusal is the caller's whatever the key). `kind` is
-    the type of key the request was about, `verb` what it asked (update or roll), `successor` the key that
+    the type of key the request was about, `verb` what it asked (update, roll or clone), `successor` the key that
     replaced a rolled one."""
 
     def __init__(
@@ -191,6 +192,13 @@ def update_refusal(
 
 def roll_refusal(principal: Principal, key: KeyFacts | None = None, now: datetime | None = None) -> Refusal | None:
     return update_refusal(principal, key, now, rolling=True)
+
+
+def clone_refusal(principal: Principal, key: KeyFacts | None = None, now: datetime | None = None) -> Refusal | None:
+    """The console's clone, by id: the owner of an active user key (never a cross-cluster or managed one), who may
+    make keys (`manage_own_api_key`), as for an update. The API's clone, by credential, is Elasticsearch's
+    (`clone_api_key` and the key's secret: `services.clone`)."""
+    return update_refusal(principal, key, now, kind=KeyType.REST)
 
 
 # --- the audit log -------------------------------------------------------------------------------------------

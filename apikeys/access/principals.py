@@ -14,6 +14,11 @@ from apikeys.domain.privileges.actions import GRANTED_BY, USER_CHANGE_PASSWORD
 from apikeys.infra.http import client_address
 from apikeys.models import NATIVE_REALM, ApiKey, Role, User
 
+# Who manages the credential, as Elasticsearch 9.4's `_authenticate` says: "elasticsearch" for its own API keys,
+# "cloud" only for Elastic Cloud's. Every key here is one of ours, Kibana-style managed keys (`metadata.managed`)
+# included: that word is about which application uses a key, not about who keeps it.
+API_KEY_MANAGED_BY = "elasticsearch"
+
 
 def user_role_names(user: User) -> list[str]:
     """The roles a user is assigned, by name (some may not exist yet), and `superuser` for Django superusers."""
@@ -75,9 +80,7 @@ class Principal:
         if self.api_key is not None:
             realm = {"name": "_es_api_key", "type": "_es_api_key"}
             out.update(authentication_realm=realm, lookup_realm=realm, authentication_type="api_key")
-            out["api_key"] = {"id": self.api_key.id, "name": self.api_key.name}
-            if self.api_key.managed:
-                out["api_key"]["managed"] = True
+            out["api_key"] = {"id": self.api_key.id, "name": self.api_key.name, "managed_by": API_KEY_MANAGED_BY}
         else:
             realm = {"name": user.realm, "type": user.realm_type}
             kind = "token" if self.by_token else "realm"

@@ -1,5 +1,5 @@
-"""The API key endpoints: create, grant, get, query, update, bulk update, invalidate, clear the cache; create
-and update cross-cluster keys; roll and usage (ours)."""
+"""The API key endpoints: create, grant, clone, get, query, update, bulk update, invalidate, clear the cache;
+create and update cross-cluster keys; roll and usage (ours)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ def create_api_key(call: Call) -> dict:
 
 def grant_api_key(call: Call) -> dict:
     return services.grant_api_key(call.principal, call.body(required=True)).to_dict()
+
+
+def clone_api_key(call: Call) -> dict:
+    return services.clone_api_key(call.principal, call.body(required=True)).to_dict()
 
 
 def bulk_grant_api_keys(call: Call) -> dict:
@@ -122,6 +126,7 @@ usage_view = endpoint(params={"GET": USAGE_PARAMS}, GET=key_usage)
 bulk_update_view = endpoint(POST=bulk_update_api_keys)
 grant_view = endpoint(POST=grant_api_key)
 bulk_grant_view = endpoint(POST=bulk_grant_api_keys)
+clone_view = endpoint(POST=clone_api_key, PUT=clone_api_key)
 clear_cache_view = endpoint(POST=clear_api_key_cache)
 cross_cluster_view = endpoint(POST=create_cross_cluster_api_key)
 cross_cluster_update_view = endpoint(PUT=update_cross_cluster_api_key)

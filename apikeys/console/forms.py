@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apikeys import services
 from apikeys.console.jsontext import JsonProblem, line_of, parse_object
+from apikeys.domain.durations import parse_duration
 from apikeys.domain.errors import ApiError
 from apikeys.domain.privileges import cross_cluster
 from apikeys.domain.role_mappings import parse_rules
@@ -109,12 +110,26 @@ EDITORS = ("role_descriptors", "access", "metadata", "rules")
 KEY_TYPES = [(KeyType.REST.value, "User API key"), (KeyType.CROSS_CLUSTER.value, "Cross-cluster API key")]
 
 
-class CreateKeyForm(JsonEditorsMixin, forms.Form):
-    """A user API key (its privileges optionally restricted) or a cross-cluster key (its Access)."""
-
-    name = forms.CharField(
+def key_name_field() -> forms.CharField:
+    return forms.CharField(
         max_length=services.MAX_NAME_LENGTH, strip=False, error_messages={"required": "Enter a name."}
     )
+
+
+class KeyNameMixin:
+    """A new key's Name, checked by the API's own validator."""
+
+    def clean_name(self) -> str:
+        try:
+            return services.validate_name(self.cleaned_data["name"])
+        except ApiError as error:
+            raise forms.ValidationError(error.message) from error
+
+
+class CreateKeyForm(KeyNameMixin, JsonEditorsMixin, forms.Form):
+    """A user API key (its privileges optionally restricted) or a cross-cluster key (its Access)."""
+
+    name = key_name_field()
     type = forms.ChoiceField(required=False, choices=KEY_TYPES, initial=KeyType.REST.value, label="Type")
     access = JsonEditorField(editor="access", label="Access", initial=pretty(cross_cluster.DEFAULT_ACCESS))
     restrict = forms.BooleanField(required=False, label="Restrict privileges")
@@ -128,6 +143,7 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
     )
     include_metadata = forms.BooleanField(required=False, label="Include metadata")
     metadata = JsonEditorField(editor="metadata", label="Metadata", initial="{}")
+    certificate_identity = forms.CharField(required=False, strip=False, label="Certificate identity")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,12 +161,6 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
         maximum = self.lifetime.maximum_seconds
         return lifetime_text(maximum) if maximum is not None else ""
 
-    def clean_name(self) -> str:
-        try:
-            return services.validate_name(self.cleaned_data["name"])
-        except ApiError as error:
-            raise forms.ValidationError(error.message) from error
-
     @property
     def cross_cluster(self) -> bool:
         return self.data.get("type") == KeyType.CROSS_CLUSTER
@@ -164,6 +174,16 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
     def clean_metadata(self) -> Any:
         return self.clean_editor("metadata") if self.data.get("include_metadata") else {}
 
+    def clean_certificate_identity(self) -> str | None:
+        """A cross-cluster key's, checked as the API checks it; empty: none."""
+        value = self.cleaned_data.get("certificate_identity") or None
+        if not self.cross_cluster:
+            return None
+        try:
+            return cross_cluster.validate_certificate_identity(value, "create_cross_cluster_api_key")
+        except ApiError as error:
+            raise forms.ValidationError(error.message) from error
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("expire") and not cleaned.get("expire_amount") and "expire_amount" not in self.errors:
@@ -176,6 +196,8 @@ class CreateKeyForm(JsonEditorsMixin, forms.Form):
         body: dict[str, Any] = {"name": data["name"]}
         if self.cross_cluster:
             body["access"] = data["access"]
+            if data.get("certificate_identity") is not None:
+                body["certificate_identity"] = data["certificate_identity"]
         elif data.get("restrict"):
             body["role_descriptors"] = data["role_descriptors"]
         if data.get("expire"):
@@ -201,6 +223,45 @@ class RollKeyForm(forms.Form):
 
     def to_body(self) -> dict[str, Any]:
         return {"grace_period": self.cleaned_data["grace_period"]}
+
+
+# A clone's expiration: the key's own, a choice of lifetimes counted from now, or none.
+SAME_EXPIRATION, NO_EXPIRATION = "", "never"
+CLONE_EXPIRATIONS = [
+    (SAME_EXPIRATION, "Same as this key"),
+    ("7d", "In 7 days"),
+    ("30d", "In 30 days"),
+    ("90d", "In 90 days"),
+    ("365d", "In 1 year"),
+    (NO_EXPIRATION, "Never"),
+]
+
+
+class CloneKeyForm(KeyNameMixin, forms.Form):
+    """A clone's name and expiration: the API's `name` and `expiration` (omitted for the key's own, null for
+    none), offering only the lifetimes the lifetime policy allows."""
+
+    name = key_name_field()
+    expiration = forms.ChoiceField(
+        required=False, choices=CLONE_EXPIRATIONS, initial=SAME_EXPIRATION, label="Expiration"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        maximum = services.lifetime.policy().maximum_seconds
+        if maximum is not None:
+            self.fields["expiration"].choices = [
+                (value, text)
+                for value, text in CLONE_EXPIRATIONS
+                if value == SAME_EXPIRATION or value != NO_EXPIRATION and parse_duration(value) <= maximum
+            ]
+
+    def to_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": self.cleaned_data["name"]}
+        chosen = self.cleaned_data.get("expiration") or SAME_EXPIRATION
+        if chosen != SAME_EXPIRATION:
+            body["expiration"] = None if chosen == NO_EXPIRATION else chosen
+        return body
 
 
 class UpdateKeyForm(JsonEditorsMixin, forms.Form):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api-keys/<str:key_id>/", views.key_detail, name="key_detail"),
     path("api-keys/<str:key_id>/check/", views.check_privileges, name="check_privileges"),
     path("api-keys/<str:key_id>/roll/", views.roll_key, name="roll_key"),
+    path("api-keys/<str:key_id>/clone/", views.clone_key, name="clone_key"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", views.sign_out, name="logout"),
     path("accounts/oidc/", views.single_sign_on_start, name="oidc_start"),

@@ -23,6 +23,7 @@ class ApiError(Exception):
         problems: Sequence[str] = (),
         error_type: str | None = None,
         headers: Mapping[str, str] | None = None,
+        caused_by: ApiError | None = None,
     ):
         super().__init__(reason)
         self.reason = reason
@@ -31,6 +32,8 @@ class ApiError(Exception):
         if error_type is not None:
             self.error_type = error_type
         self.headers = dict(headers or {})
+        # The failure this one wraps (Elasticsearch's `caused_by`): shown beside the reason, not in `root_cause`.
+        self.caused_by = caused_by
 
     @property
     def message(self) -> str:
@@ -189,6 +192,22 @@ class QueryError(ApiError):
 
     def __init__(self, reason: str, error_type: str | None = None, **kwargs: Any):
         super().__init__(reason, error_type=error_type, **kwargs)
+
+
+# The JSON token Elasticsearch's parsers name when a field's value is of a type they do not take.
+JSON_TOKENS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "VALUE_BOOLEAN"),
+    ((int, float), "VALUE_NUMBER"),
+    (str, "VALUE_STRING"),
+    (Mapping, "START_OBJECT"),
+    (list, "START_ARRAY"),
+)
+
+
+def unsupported_value(parser: str, field: str, value: Any) -> ParseFailed:
+    """Elasticsearch's refusal of a field whose JSON type its parser `parser` does not take there."""
+    token = next((name for kind, name in JSON_TOKENS if isinstance(value, kind)), "VALUE_NULL")
+    return ParseFailed(f"[{parser}] {field} doesn't support values of type: {token}", path=field)
 
 
 def reject_unknown(

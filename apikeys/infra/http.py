@@ -36,7 +36,10 @@ def es_error_body(error: ApiError) -> dict[str, Any]:
     if (body := error.wire_body()) is not None:
         return body
     cause = {"type": error.error_type, "reason": error.reason, **error.wire_fields()}
-    return {"error": {"root_cause": [cause], **cause}, "status": error.status}
+    body = {"root_cause": [cause], **cause}
+    if error.caused_by is not None:
+        body["caused_by"] = {"type": error.caused_by.error_type, "reason": error.caused_by.reason}
+    return {"error": body, "status": error.status}
 
 
 def es_error(error: ApiError) -> JsonResponse:

@@ -1,10 +1,11 @@
-"""Every write: keys (create, grant, update, invalidate, purge), roles and users. Each is one transaction.
+"""Every write: keys (create, grant, clone, update, invalidate, purge), roles and users. Each is one transaction.
 
 Services check who may do what (a `Principal`), validate input completely before writing anything, and
 raise `ApiError`s in Elasticsearch's words. Views and the JSON API only parse and render.
 """
 
 from apikeys.services import app_privileges, lifetime, tokens
+from apikeys.services.clone import CLONE_FIELDS, CLONED_FROM, clone_api_key, clone_own_api_key
 from apikeys.services.create import (
     BULK_GRANT_FIELDS,
     GRANT_FIELDS,
@@ -32,6 +33,7 @@ from apikeys.services.validation import (
     CROSS_CLUSTER_UPDATE_FIELDS,
     MAX_NAME_LENGTH,
     UPDATE_FIELDS,
+    split_metadata,
     validate_descriptors,
     validate_metadata,
     validate_name,
@@ -43,6 +45,8 @@ __all__ = [
     "tokens",
     "bulk_grant_api_keys",
     "BULK_GRANT_FIELDS",
+    "CLONE_FIELDS",
+    "CLONED_FROM",
     "CREATE_FIELDS",
     "CROSS_CLUSTER_FIELDS",
     "CROSS_CLUSTER_UPDATE_FIELDS",
@@ -55,6 +59,8 @@ __all__ = [
     "BulkUpdate",
     "bulk_update_api_keys",
     "check_limited_by",
+    "clone_api_key",
+    "clone_own_api_key",
     "create_api_key",
     "create_cross_cluster_api_key",
     "create_managed_api_key",
@@ -68,6 +74,7 @@ __all__ = [
     "purge_if_due",
     "readable_keys",
     "roll_api_key",
+    "split_metadata",
     "update_api_key",
     "validate_descriptors",
     "validate_metadata",

@@ -70,8 +70,9 @@ def insert_key(
     by: Principal | None,
     action: str | None = audit.Action.CREATE,
     rolled_from: str | None = None,
+    **details: Any,
 ) -> CreatedKey:
-    """Write a key (its secret only hashed), audited as `action` (None: the caller audits it)."""
+    """Write a key (its secret only hashed), audited as `action` with `details` (None: the caller audits it)."""
     secret = keys.generate_secret()
     key = ApiKey.objects.create(
         id=keys.generate_id(),
@@ -87,6 +88,7 @@ def insert_key(
         metadata=request.metadata,
         type=request.type,
         access=request.access,
+        certificate_identity=request.certificate_identity,
         rolled_from=rolled_from,
     )
     if action is not None:
@@ -97,6 +99,7 @@ def insert_key(
             target=key.name,
             client_address=by.client_address if by else None,
             owner=owner.username,
+            **details,
             # Who the owner is needs the realm when it is not the native one (the provider's alice is another).
             **({"realm": owner.realm} if owner.external_realm else {}),
         )

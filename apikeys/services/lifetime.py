@@ -1,6 +1,7 @@
 """How long keys live: the site's lifetime policy (`APIKEYS_DEFAULT_EXPIRATION`, `APIKEYS_MAX_EXPIRATION`),
-applied to every expiration a user chooses (create, grant, update, the console's flyout) and to a rolled key's
-successor. Written once here; the console reads `policy()` to show the limit and pre-fill the default."""
+applied to every expiration a user chooses (create, grant, update, clone, the console's flyout), to a rolled
+key's successor and to the expiration a clone inherits. Written once here; the console reads `policy()` to show
+the limit and pre-fill the default."""
 
 from __future__ import annotations
 
@@ -52,10 +53,8 @@ def chosen_duration(value: Any, creating: bool = True) -> Any:
     if value is None and creating:
         value = rules.default
     if value is None:
-        if creating and rules.maximum_seconds is not None:
-            raise ValidationFailed(
-                f"[expiration] is required: API keys may live at most {rules.limit_text()}", path="expiration"
-            )
+        if creating:
+            allow_no_expiration(rules)
         return None
     if rules.maximum_seconds is not None and parse_duration(value) > rules.maximum_seconds:
         raise ValidationFailed(
@@ -63,6 +62,25 @@ def chosen_duration(value: Any, creating: bool = True) -> Any:
             path="expiration",
         )
     return value
+
+
+def allow_no_expiration(rules: LifetimePolicy | None = None) -> None:
+    """Refuse a new key that never expires when the policy sets a maximum."""
+    rules = rules or policy()
+    if rules.maximum_seconds is not None:
+        raise ValidationFailed(
+            f"[expiration] is required: API keys may live at most {rules.limit_text()}", path="expiration"
+        )
+
+
+def inherited_expiration(expiration: datetime | None, now: datetime) -> datetime | None:
+    """A cloned key's expiration when the clone names none: its source's, held to the maximum (a source made
+    before the maximum was set may never expire). Shortened rather than refused, as a roll's successor is."""
+    rules = policy()
+    if rules.maximum_seconds is None:
+        return expiration
+    latest = now + timedelta(seconds=rules.maximum_seconds)
+    return latest if expiration is None else min(expiration, latest)
 
 
 def successor_expiration(key: ApiKey, now: datetime) -> datetime | None:

@@ -45,7 +45,7 @@ def parse_grace_period(body: Any) -> tuple[str, timedelta]:
 
 def roll_api_key(principal: Principal, key_id: str, body: Any) -> CreatedKey:
     """Replace one of the caller's active keys: a successor with the same name, type, role descriptors or
-    access and metadata, living as long as the key did (`successor_expiration`), its `limited_by` the owner's
+    access (and certificate identity) and metadata, living as long as the key did (`successor_expiration`), its `limited_by` the owner's
     roles now; the old key expires at the earlier of its own expiration and now + grace. One transaction; a key
     is rolled at most once (the lock, and `rolled_from` being unique, see to it whatever races)."""
     grace_text, grace = parse_grace_period(body)
@@ -64,6 +64,7 @@ def roll_api_key(principal: Principal, key_id: str, body: Any) -> CreatedKey:
             metadata=key.metadata,
             type=key.type,
             access=key.access,
+            certificate_identity=key.certificate_identity,
         )
         limited_by = principal.snapshot() if key.type == KeyType.REST else {}
         created = insert_key(principal.user, request, limited_by, principal, action=None, rolled_from=key.id)

@@ -17,14 +17,28 @@ from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import ValidationFailed
 from apikeys.models import ApiKey, KeyType, is_managed
 from apikeys.records import audit
-from apikeys.services.validation import UpdateRequest, parse_cross_cluster_update, parse_update, require_object
+from apikeys.services.validation import (
+    UpdateRequest,
+    parse_cross_cluster_update,
+    parse_update,
+    require_object,
+    split_metadata,
+)
 from apikeys.services.writes import by_ids, keys_written
 
 log = logging.getLogger(__name__)
 
 # bulk_update writes one CASE per field per batch: unbatched, 10,000 keys took 118 s on PostgreSQL, not 16 s.
 BULK_UPDATE_BATCH = 500
-UPDATED_FIELDS = ["role_descriptors", "metadata", "managed", "expiration", "limited_by", "access"]
+UPDATED_FIELDS = [
+    "role_descriptors",
+    "metadata",
+    "managed",
+    "expiration",
+    "limited_by",
+    "access",
+    "certificate_identity",
+]
 
 
 def check_caller(principal: Principal, kind: str = KeyType.REST, verb: str = "update") -> None:
@@ -42,6 +56,12 @@ def refusal_for(principal: Principal, key: ApiKey | None, key_id: str, now: date
     return None
 
 
+def with_reserved(metadata: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """New metadata replaces the whole but the keys the server wrote (`_cloned_from`): nobody may write a key
+    starting with `_`, so nobody could put one back either."""
+    return {**metadata, **split_metadata(current)[1]}
+
+
 def _apply_update(key: ApiKey, request: UpdateRequest, snapshot: dict[str, dict]) -> bool:
     """Change `key` in memory; True when anything differs. The caller saves."""
     changed = False
@@ -49,9 +69,11 @@ def _apply_update(key: ApiKey, request: UpdateRequest, snapshot: dict[str, dict]
         key.access, changed = request.access, True
     if request.role_descriptors is not None and request.role_descriptors != key.role_descriptors:
         key.role_descriptors, changed = request.role_descriptors, True
-    if request.metadata is not None and request.metadata != key.metadata:
-        key.metadata, changed = request.metadata, True
+    if request.metadata is not None and (metadata := with_reserved(request.metadata, key.metadata)) != key.metadata:
+        key.metadata, changed = metadata, True
         key.managed = is_managed(key.metadata)
+    if request.certificate_identity_given and request.certificate_identity != key.certificate_identity:
+        key.certificate_identity, changed = request.certificate_identity, True
     if request.expiration_given:
         key.expiration, changed = request.expiration, True
     if snapshot != key.limited_by:

@@ -18,8 +18,8 @@ from apikeys.services.lifetime import chosen_duration
 MAX_NAME_LENGTH = 256
 CREATE_FIELDS = {"name", "expiration", "role_descriptors", "metadata"}
 UPDATE_FIELDS = {"role_descriptors", "metadata", "expiration"}
-CROSS_CLUSTER_FIELDS = {"name", "expiration", "access", "metadata"}
-CROSS_CLUSTER_UPDATE_FIELDS = {"access", "metadata", "expiration"}
+CROSS_CLUSTER_FIELDS = {"name", "expiration", "access", "metadata", "certificate_identity"}
+CROSS_CLUSTER_UPDATE_FIELDS = {"access", "metadata", "expiration", "certificate_identity"}
 
 
 def require_object(body: Any, what: str) -> Mapping[str, Any]:
@@ -49,12 +49,22 @@ def validate_name(name: Any) -> str:
     return name
 
 
+# Top-level metadata keys that start so are the server's (a clone's `_cloned_from`): nobody else writes them.
+RESERVED_METADATA_PREFIX = "_"
+
+
+def split_metadata(metadata: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(What the key's users wrote, what the server wrote)."""
+    reserved = {k: v for k, v in metadata.items() if k.startswith(RESERVED_METADATA_PREFIX)}
+    return {k: v for k, v in metadata.items() if k not in reserved}, reserved
+
+
 def validate_metadata(metadata: Any) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
         raise ParseFailed("[metadata] must be an object")
-    reserved = sorted(k for k in metadata if k.startswith("_"))
+    reserved = sorted(split_metadata(metadata)[1])
     if reserved:
         raise ValidationFailed(f"API key metadata keys may not start with [_]: [{reserved[0]}]", path=reserved[0])
     return metadata
@@ -88,6 +98,7 @@ class KeyRequest:
     metadata: dict[str, Any]
     type: str = KeyType.REST
     access: dict[str, Any] = field(default_factory=dict)
+    certificate_identity: str | None = None
 
 
 def parse_key_request(body: Any, what: str = "create_api_key") -> KeyRequest:
@@ -114,6 +125,7 @@ def parse_cross_cluster_request(body: Any) -> KeyRequest:
         metadata=validate_metadata(body.get("metadata")),
         type=KeyType.CROSS_CLUSTER,
         access=access,
+        certificate_identity=cross_cluster.validate_certificate_identity(body.get("certificate_identity"), what),
     )
 
 
@@ -124,6 +136,9 @@ class UpdateRequest:
     expiration: datetime | None
     expiration_given: bool
     access: dict[str, Any] | None = None
+    # A cross-cluster key's: given (a pattern, or None to remove it) or absent (kept).
+    certificate_identity: str | None = None
+    certificate_identity_given: bool = False
 
 
 def parse_update(body: Any, allowed: set[str] = UPDATE_FIELDS, what: str = "update_api_key") -> UpdateRequest:
@@ -143,8 +158,12 @@ def parse_cross_cluster_update(body: Any) -> UpdateRequest:
     what = "update_cross_cluster_api_key"
     body = require_object(body if body is not None else {}, what)
     reject_unknown_fields(body, CROSS_CLUSTER_UPDATE_FIELDS, what)
-    if all(body.get(name) is None for name in CROSS_CLUSTER_UPDATE_FIELDS):
-        raise ValidationFailed("must update either [access] or [metadata] for cross-cluster API keys")
+    # As in Elasticsearch 9.3: an expiration alone is no update; `certificate_identity: null` is one (a removal),
+    # a null access or metadata is not.
+    if body.get("access") is None and body.get("metadata") is None and "certificate_identity" not in body:
+        raise ValidationFailed(
+            "must update  [access] or [metadata] or [certificate_identity] for cross-cluster API keys"
+        )
     access = cross_cluster.validate_access(body["access"]) if body.get("access") is not None else None
     return UpdateRequest(
         role_descriptors=cross_cluster.role_descriptors(access) if access is not None else None,
@@ -152,4 +171,6 @@ def parse_cross_cluster_update(body: Any) -> UpdateRequest:
         expiration=validate_expiration(chosen_duration(body.get("expiration"), creating=False)),
         expiration_given=body.get("expiration") is not None,
         access=access,
+        certificate_identity=cross_cluster.validate_certificate_identity(body.get("certificate_identity"), what),
+        certificate_identity_given="certificate_identity" in body,
     )

@@ -97,6 +97,19 @@ def expect_names(page: Page, names: list[str]) -> None:
     expect(rows(page).locator("td[data-label=Name] a")).to_have_text(names)
 
 
+def overview_value(page: Page, label: str) -> Locator:
+    """The value beside `label` in the key page's Overview."""
+    return page.locator(".overview > div").filter(has=page.locator("dt", has_text=label)).locator("dd")
+
+
+def authenticates(page: Page, live_server, encoded: str) -> int:
+    """The status `_authenticate` answers the browser's request context with this key."""
+    response = page.request.get(
+        live_server.url + "/_security/_authenticate", headers={"Authorization": f"ApiKey {encoded}"}
+    )
+    return response.status
+
+
 def dialog(page: Page) -> Locator:
     return page.get_by_role("dialog")
 

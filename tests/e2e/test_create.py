@@ -75,7 +75,7 @@ def test_a_restricted_expiring_key_with_metadata_is_created_copied_and_works(
         live_server.url + "/_security/_authenticate", headers={"Authorization": "ApiKey " + encoded}
     )
     assert response.status == 200
-    assert response.json()["api_key"] == {"id": key.id, "name": "ci-reader"}
+    assert response.json()["api_key"] == {"id": key.id, "name": "ci-reader", "managed_by": "elasticsearch"}
     expect(flyout.get_by_label("Try it")).to_have_value(
         f'curl "{live_server.url}/_security/_authenticate" -H "Authorization: ApiKey {encoded}"'
     )

@@ -15,6 +15,7 @@ from tests.e2e.support import (
     dialog,
     expect_names,
     open_signed_in,
+    overview_value,
     serious_accessibility_violations,
     signed_in_without_javascript,
 )
@@ -70,6 +71,40 @@ def test_an_admin_creates_a_cross_cluster_key_with_access(page: Page, live_serve
     expect(dialog(page)).to_have_count(0)
     row = page.locator("table.keys tbody tr", has_text="remote-logs")
     expect(row.get_by_text("Cross-cluster", exact=True)).to_be_visible()
+
+
+def test_a_cross_cluster_key_created_with_a_certificate_identity_shows_it_on_its_page(
+    page: Page, live_server, admin, screenshot
+):
+    identity = "CN=remote-.*,OU=engineering,DC=example,DC=com"
+    open_signed_in(page, live_server, admin)
+    page.get_by_role("link", name="Create API key").first.click()
+    flyout = page.get_by_role("dialog", name="Create API key")
+    expect(flyout.get_by_label("Certificate identity")).to_be_hidden()
+    flyout.get_by_role("radio", name="Cross-cluster API key").check()
+    flyout.get_by_label("Name", exact=True).fill("strong-remote")
+    field = flyout.get_by_label("Certificate identity")
+    expect(field).to_be_visible()
+    field.fill("CN=(")
+    flyout.get_by_role("button", name="Create API key").click()
+    expect(flyout.locator("#certificate-identity-error")).to_have_text(
+        "Invalid certificate_identity format: [CN=(]. Must be a valid regex."
+    )
+    expect(flyout.get_by_label("Certificate identity")).to_have_attribute("aria-invalid", "true")
+    check_accessibility(page, screenshot, "certificate-identity-refused")
+    assert not ApiKey.objects.exists()
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    flyout.get_by_label("Certificate identity").fill(identity)
+    flyout.get_by_role("button", name="Create API key").click()
+    expect(flyout.get_by_role("heading", name="Created API key 'strong-remote'")).to_be_visible()
+    key = ApiKey.objects.get()
+    assert key.certificate_identity == identity
+
+    page.goto(f"{live_server.url}/api-keys/{key.id}/")
+    expect(overview_value(page, "Certificate identity")).to_have_text(identity)
+    expect(page.get_by_role("link", name="Clone key")).to_have_count(0)  # cross-cluster keys are not cloned
+    check_accessibility(page, screenshot, "certificate-identity-key-page")
 
 
 def test_a_bad_access_is_refused_and_nothing_is_created(page: Page, live_server, admin):

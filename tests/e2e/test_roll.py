@@ -17,25 +17,15 @@ from apikeys.models import ApiKey
 from apikeys.services import roll_api_key
 from tests.conftest import new_key
 from tests.e2e.support import (
+    authenticates,
     dialog,
     make_keys,
     open_signed_in,
+    overview_value,
     rows,
     serious_accessibility_violations,
     signed_in_without_javascript,
 )
-
-
-def overview_value(page: Page, label: str):
-    """The value beside `label` in the key page's Overview."""
-    return page.locator(".overview > div").filter(has=page.locator("dt", has_text=label)).locator("dd")
-
-
-def authenticates(page: Page, live_server, encoded: str) -> int:
-    response = page.request.get(
-        live_server.url + "/_security/_authenticate", headers={"Authorization": f"ApiKey {encoded}"}
-    )
-    return response.status
 
 
 def test_a_key_is_rolled_with_one_hour_of_grace_and_the_new_key_works(page: Page, live_server, alice, screenshot):

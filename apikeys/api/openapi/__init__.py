@@ -1,15 +1,26 @@
 """The OpenAPI 3.1 document of the JSON API, served at /openapi.json: every path of api_urls.py, with its
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
-shorthands and the answers every endpoint shares), `keys` (API key paths), `query` (the query API), `extensions`
-(ours: roll, usage), `users`, `security` (everything else around them), `privileges` (the builtin privilege
-names and the caller's privileges), `role_mappings`. Every enum, default, limit and field name is read from the code that
-enforces it, so the document cannot say one thing while the server does another."""
+shorthands and the answers every endpoint shares), `keys` (API key paths), `cross_cluster` (cross-cluster key
+paths), `query` (the query API), `extensions` (ours: roll, usage), `users`, `security` (everything else around
+them), `privileges` (the builtin privilege names and the caller's privileges), `role_mappings`. Every enum, default, limit and
+field name is read from the code that enforces it, so the document cannot say one thing while the server does
+another."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apikeys.api.openapi import extensions, keys, parts, privileges, query, role_mappings, security, users
+from apikeys.api.openapi import (
+    cross_cluster,
+    extensions,
+    keys,
+    parts,
+    privileges,
+    query,
+    role_mappings,
+    security,
+    users,
+)
 from apikeys.api.openapi.parts import PRODUCT_HEADER_NAME, PRODUCT_NAME
 
 
@@ -29,6 +40,7 @@ def build_document() -> dict[str, Any]:
         ],
         "paths": {
             **keys.paths(),
+            **cross_cluster.paths(),
             **query.paths(),
             **extensions.paths(),
             **security.paths(),
@@ -39,6 +51,7 @@ def build_document() -> dict[str, Any]:
         "components": {
             "schemas": {
                 **keys.SCHEMAS,
+                **cross_cluster.SCHEMAS,
                 **query.SCHEMAS,
                 **extensions.SCHEMAS,
                 **security.SCHEMAS,

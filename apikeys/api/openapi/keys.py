@@ -25,9 +25,8 @@ from apikeys.api.openapi.parts import (
     ref,
     response_ref,
 )
-from apikeys.domain.privileges.cross_cluster import ACCESS_SCHEMA
 from apikeys.models import KeyType
-from apikeys.services import MAX_NAME_LENGTH
+from apikeys.services import CLONED_FROM, MAX_NAME_LENGTH
 from apikeys.services.create import (
     CLIENT_AUTHENTICATION_FIELDS,
     CLIENT_AUTHENTICATION_GRANT_TYPE,
@@ -60,6 +59,7 @@ API_KEY_PROPERTIES: dict[str, Schema] = {
         "allOf": [ref("Access")],
         "description": "Only for a cross-cluster key: its access, normalized (`query` as a JSON string).",
     },
+    "certificate_identity": {"type": "string", "description": "Only for a cross-cluster key that has one."},
     "last_used": {**MILLIS, "description": "Epoch milliseconds; omitted when never recorded."},
     "rolled_from": {**KEY_ID, "description": "Ours: the key this one replaced (`_roll`); omitted otherwise."},
     "rolled_to": {**KEY_ID, "description": "Ours: the key that replaced this one (`_roll`); omitted otherwise."},
@@ -137,15 +137,14 @@ UPDATE_EXPIRATION: Schema = nullable(
 UPDATE_PROPERTIES: dict[str, Schema] = {
     "role_descriptors": nullable(ref("RoleDescriptors")),
     "metadata": nullable(
-        {**OBJECT, "description": "Replaces the whole metadata; top-level keys may not start with `_`."}
+        {
+            **OBJECT,
+            "description": f"Replaces the whole metadata but the server's own `{CLONED_FROM}`; top-level keys "
+            "may not start with `_`.",
+        }
     ),
     "expiration": UPDATE_EXPIRATION,
 }
-
-
-def access_schema() -> Schema:
-    """The privileges package's schema, embedded: `$schema` belongs only at the root of a schema document."""
-    return {k: v for k, v in ACCESS_SCHEMA.items() if k != "$schema"}
 
 
 SCHEMAS: dict[str, Schema] = {
@@ -173,27 +172,27 @@ SCHEMAS: dict[str, Schema] = {
         },
         ("id", "name", "api_key", "encoded"),
     ),
+    "CloneApiKeyRequest": closed(
+        {
+            "api_key": {"type": "string", "description": "The source key's `encoded` credential (a user key)."},
+            "name": NAME,
+            "expiration": nullable(
+                {
+                    **DURATION,
+                    "description": f"{DURATION['description']} Omitted: the source's expiration; null: never "
+                    "expires. At most `APIKEYS_MAX_EXPIRATION`.",
+                }
+            ),
+            "metadata": {
+                **OBJECT,
+                "description": "Omitted: the source's. Top-level keys may not start with `_`; the clone's metadata "
+                f"gets `{CLONED_FROM}`: the source's id.",
+            },
+        },
+        ("api_key", "name"),
+    ),
     "GetApiKeysResponse": closed({"api_keys": {"type": "array", "items": ref("ApiKey")}}, ("api_keys",)),
     "UpdateRequest": closed(UPDATE_PROPERTIES),
-    "Access": access_schema(),
-    "CreateCrossClusterApiKeyRequest": closed(
-        {
-            "name": NAME,
-            "access": ref("Access"),
-            "expiration": CREATE_EXPIRATION,
-            "metadata": nullable({**OBJECT, "description": "Top-level keys may not start with `_`."}),
-        },
-        ("name", "access"),
-    ),
-    "UpdateCrossClusterApiKeyRequest": closed(
-        {
-            "access": nullable({"allOf": [ref("Access")], "description": "Replaces the whole access."}),
-            "metadata": UPDATE_PROPERTIES["metadata"],
-            "expiration": UPDATE_EXPIRATION,
-        },
-        minProperties=1,
-        description="At least one of `access`, `metadata`, `expiration`; omitted fields stay.",
-    ),
     "UpdateResponse": closed({"updated": {"type": "boolean"}}, ("updated",)),
     "BulkUpdateRequest": closed(
         {"ids": {"anyOf": [{"type": "string"}, {**STRINGS, "minItems": 1}]}, **UPDATE_PROPERTIES}, ("ids",)
@@ -329,6 +328,27 @@ def key_paths() -> dict[str, Any]:
     }
 
 
+def clone_path() -> dict[str, Any]:
+    """Elasticsearch 9.4's clone, on both of its methods."""
+    summary = "Clone an API key, given its credential: its role descriptors, limits and owner"
+    description = (
+        "Needs `clone_api_key` (or `manage_api_key` and above). A source credential that does not authenticate "
+        "(wrong secret, invalidated, expired, a cross-cluster key) is a 403 `Failed to clone API key`, its "
+        "`caused_by` saying why; a credential that is not one (`id:secret` in base64) is a 400."
+    )
+    methods = {}
+    for method, operation_id in (("post", "cloneApiKey"), ("put", "cloneApiKeyWithPut")):
+        methods[method] = operation(
+            operation_id,
+            TAG,
+            summary,
+            answer("The clone, with its secret.", ref("CreateApiKeyResponse")),
+            body=json_body("CloneApiKeyRequest", True),
+        )
+        methods[method]["description"] = description
+    return methods
+
+
 def grant_paths() -> dict[str, Any]:
     """Keys made for another user, and the verified-key cache."""
     return {
@@ -341,6 +361,7 @@ def grant_paths() -> dict[str, Any]:
                 body=json_body("GrantRequest", True),
             )
         },
+        "/_security/api_key/clone": clone_path(),
         "/_security/api_key/_bulk_grant": {
             "post": operation(
                 "bulkGrantApiKeys",
@@ -362,30 +383,5 @@ def grant_paths() -> dict[str, Any]:
     }
 
 
-def cross_cluster_paths() -> dict[str, Any]:
-    return {
-        "/_security/cross_cluster/api_key": {
-            "post": operation(
-                "createCrossClusterApiKey",
-                TAG,
-                "Create a cross-cluster API key (for a remote cluster; it cannot call this API)",
-                answer("The new key, with its secret.", ref("CreateApiKeyResponse")),
-                body=json_body("CreateCrossClusterApiKeyRequest", True),
-            )
-        },
-        "/_security/cross_cluster/api_key/{key_id}": {
-            "put": operation(
-                "updateCrossClusterApiKey",
-                TAG,
-                "Update one of the caller's cross-cluster API keys",
-                answer("Whether anything changed.", ref("UpdateResponse")),
-                body=json_body("UpdateCrossClusterApiKeyRequest", True),
-                params=[*param_refs(), KEY_ID_PARAM],
-                not_found=response_ref("NotFound"),
-            )
-        },
-    }
-
-
 def paths() -> dict[str, Any]:
-    return {**key_paths(), **grant_paths(), **cross_cluster_paths()}
+    return {**key_paths(), **grant_paths()}

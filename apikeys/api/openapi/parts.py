@@ -218,7 +218,10 @@ SCHEMAS: dict[str, Schema] = {
             "error": {
                 "allOf": [ERROR_CAUSE],
                 "required": ["root_cause"],
-                "properties": {"root_cause": {"type": "array", "minItems": 1, "items": ERROR_CAUSE}},
+                "properties": {
+                    "root_cause": {"type": "array", "minItems": 1, "items": ERROR_CAUSE},
+                    "caused_by": {**ERROR_CAUSE, "description": "The failure this one wraps, when it wraps one."},
+                },
             },
             "status": {"type": "integer", "minimum": 400, "maximum": 599},
         },

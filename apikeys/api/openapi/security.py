@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apikeys.access.principals import API_KEY_MANAGED_BY
 from apikeys.api.openapi.parts import (
     BOOLEAN_MAP,
     KEY_ID,
@@ -74,8 +75,8 @@ SCHEMAS: dict[str, Schema] = {
             "lookup_realm": REALM,
             "authentication_type": {"enum": ["realm", "api_key", "token"]},
             "api_key": closed(
-                {"id": KEY_ID, "name": {"type": "string"}, "managed": {"const": True}},
-                ("id", "name"),
+                {"id": KEY_ID, "name": {"type": "string"}, "managed_by": {"const": API_KEY_MANAGED_BY}},
+                ("id", "name", "managed_by"),
                 description="Only when an API key authenticated.",
             ),
         },

@@ -47,7 +47,8 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
     initial = {
         "role_descriptors": pretty(key.role_descriptors),
         "access": pretty(key.access),
-        "metadata": pretty(key.metadata),
+        # What the key's users wrote: the server's own keys (`_cloned_from`) cannot be written, and an update keeps them.
+        "metadata": pretty(services.split_metadata(key.metadata)[0]),
     }
     form = UpdateKeyForm(request.POST if request.method == "POST" else None, initial=initial, key_type=key.type)
     if request.method == "POST":
@@ -87,6 +88,9 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "key_events": page.events,
         **usage_card(key, page.usage, period, now),
         "can_roll": page.roll_refusal is None,
+        "can_clone": page.clone_refusal is None,
+        "cloned_from": page.cloned_from,
+        "cloned_from_shown": page.cloned_from_shown,
         "successor": page.successor,
         "predecessor_shown": page.predecessor_shown,
     }

@@ -10,6 +10,7 @@ from apikeys.domain.privileges.names import CLUSTER_IMPLIES, CLUSTER_PRIVILEGES
 API_KEY_CREATE = "cluster:admin/xpack/security/api_key/create"
 API_KEY_GRANT = "cluster:admin/xpack/security/api_key/grant"
 API_KEY_BULK_GRANT = "cluster:admin/xpack/security/api_key/grant/bulk"
+API_KEY_CLONE = "cluster:admin/xpack/security/api_key/clone"
 API_KEY_GET = "cluster:admin/xpack/security/api_key/get"
 API_KEY_QUERY = "cluster:admin/xpack/security/api_key/query"
 API_KEY_UPDATE = "cluster:admin/xpack/security/api_key/update"
@@ -43,6 +44,7 @@ GRANTED_BY: dict[str, set[str]] = {
     API_KEY_CREATE: {"manage_own_api_key"},
     API_KEY_GRANT: {"grant_api_key"},
     API_KEY_BULK_GRANT: {"grant_api_key"},
+    API_KEY_CLONE: {"clone_api_key"},
     API_KEY_GET: {"manage_api_key", "read_security"},
     API_KEY_QUERY: {"manage_api_key", "read_security"},
     API_KEY_UPDATE: {"manage_own_api_key"},

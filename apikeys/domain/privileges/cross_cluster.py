@@ -1,6 +1,8 @@
 """A cross-cluster key's `access`: what a remote cluster may search and replicate. One JSON Schema (the API, the
 console's Access editor and /openapi.json use it), validation naming the failing path, and the single role
-descriptor Elasticsearch builds from it (`CrossClusterApiKeyRoleDescriptorBuilder`)."""
+descriptor Elasticsearch builds from it (`CrossClusterApiKeyRoleDescriptorBuilder`). And its certificate
+identity: a Java regular expression the remote cluster's certificate must match (Elasticsearch's
+`CertificateIdentity`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from apikeys.domain.errors import InvalidRoleDescriptor
+from apikeys.domain import java_regex
+from apikeys.domain.errors import ApiError, InvalidRoleDescriptor, unsupported_value
 from apikeys.domain.privileges.descriptors import NAMES, STRINGS, format_path, index_entry, normalize
 
 ROLE_NAME = "cross_cluster"
@@ -128,3 +131,17 @@ def role_descriptors(access: Mapping[str, list[dict[str, Any]]]) -> dict[str, di
     indices = [{**e, "privileges": list(SEARCH_PRIVILEGES)} for e in search]
     indices += [{**e, "privileges": list(REPLICATION_PRIVILEGES)} for e in replication]
     return {ROLE_NAME: normalize({"cluster": cluster, "indices": indices})}
+
+
+def validate_certificate_identity(value: Any, parser: str) -> str | None:
+    """A certificate identity as given (None: none), checked as Elasticsearch does: a string that compiles as a
+    Java regular expression, nothing more (no length limit, and an empty pattern is one)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise unsupported_value(parser, "certificate_identity", value)
+    if not java_regex.compiles(value):
+        raise ApiError(
+            f"Invalid certificate_identity format: [{value}]. Must be a valid regex.", path="certificate_identity"
+        )
+    return value

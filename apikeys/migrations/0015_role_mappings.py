@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apikeys', '0013_key_usage_days'),
+        ('apikeys', '0014_certificate_identity_and_clone'),
     ]
 
     operations = [
@@ -28,6 +28,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='auditevent',
             name='action',
-            field=models.CharField(choices=[('create', 'Created API key'), ('grant', 'Granted API key'), ('update', 'Updated API key'), ('roll', 'Rolled API key'), ('invalidate', 'Invalidated API key'), ('purge', 'Purged API keys'), ('role_change', 'Changed role'), ('role_delete', 'Deleted role'), ('role_mapping_change', 'Changed role mapping'), ('role_mapping_delete', 'Deleted role mapping'), ('sign_in', 'Signed in'), ('user_change', 'Changed user'), ('user_delete', 'Deleted user'), ('privilege_change', 'Changed application privilege'), ('privilege_delete', 'Deleted application privilege'), ('token_create', 'Created token'), ('token_refresh', 'Refreshed token'), ('token_invalidate', 'Invalidated tokens'), ('auth_failure', 'Authentication failed'), ('sign_in_failure', 'Sign-in failed')], max_length=32),
+            field=models.CharField(choices=[('create', 'Created API key'), ('grant', 'Granted API key'), ('update', 'Updated API key'), ('roll', 'Rolled API key'), ('clone', 'Cloned API key'), ('invalidate', 'Invalidated API key'), ('purge', 'Purged API keys'), ('role_change', 'Changed role'), ('role_delete', 'Deleted role'), ('role_mapping_change', 'Changed role mapping'), ('role_mapping_delete', 'Deleted role mapping'), ('sign_in', 'Signed in'), ('user_change', 'Changed user'), ('user_delete', 'Deleted user'), ('privilege_change', 'Changed application privilege'), ('privilege_delete', 'Deleted application privilege'), ('token_create', 'Created token'), ('token_refresh', 'Refreshed token'), ('token_invalidate', 'Invalidated tokens'), ('auth_failure', 'Authentication failed'), ('sign_in_failure', 'Sign-in failed')], max_length=32),
         ),
     ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apikeys', '0014_role_mappings'),
+        ('apikeys', '0015_role_mappings'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
