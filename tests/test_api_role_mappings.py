@@ -48,10 +48,12 @@ def test_a_bad_body_is_refused_and_changes_nothing(mappings_es):
     with pytest.raises(ClientError) as refused:
         mappings_es.security.put_role_mapping(name="staff", enabled=True, roles=["x"], rules={"some": []})
     assert refused.value.meta.status == 400
-    assert refused.value.body["error"]["type"] == "parse_exception"
-    assert refused.value.body["error"]["reason"] == (
-        "failed to parse rules expression. field [some] is not recognised in object [rules]"
-    )
+    assert refused.value.body["error"]["type"] == "x_content_parse_exception"
+    assert refused.value.body["error"]["reason"] == "[role-mapping] failed to parse field [rules]"
+    assert refused.value.body["error"]["caused_by"] == {
+        "type": "parse_exception",
+        "reason": "failed to parse rules expression. field [some] is not recognised in object [rules]",
+    }
     assert mappings_es.security.get_role_mapping(name="staff")["staff"]["roles"] == ["staff_role"]
 
 
@@ -101,7 +103,7 @@ def test_a_wrong_method_is_a_405_naming_the_allowed_ones(api, security_admin):
         ([1], 400, "x_content_parse_exception"),
         ({**STAFF, "roles": []}, 400, "action_request_validation_exception"),
         ({"roles": ["r"], "rules": STAFF["rules"]}, 400, "parsing_exception"),
-        ({**STAFF, "rules": {"field": {"groups": {"a": 1}}}}, 400, "parse_exception"),
+        ({**STAFF, "rules": {"field": {"groups": {"a": 1}}}}, 400, "x_content_parse_exception"),
     ],
 )
 def test_a_malformed_body_is_a_400_that_writes_nothing(api, security_admin, body, status, error_type):

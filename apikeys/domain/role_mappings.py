@@ -246,7 +246,10 @@ def validate_mapping(name: str, body: Any) -> dict[str, Any]:
         if not isinstance(body["role_templates"], list):
             raise ParseFailed("[role-mapping] failed to parse field [role_templates]", path="/role_templates")
         templates = [_parse_template(t, f"/role_templates/{i}") for i, t in enumerate(body["role_templates"])]
-    rules = parse_rules(body["rules"]) if "rules" in body else None
+    try:
+        rules = parse_rules(body["rules"]) if "rules" in body else None
+    except RuleParseError as error:  # as Elasticsearch's object parser wraps its rules parser's refusal
+        raise ParseFailed("[role-mapping] failed to parse field [rules]", path=error.path, caused_by=error) from error
     metadata = body.get("metadata", {})
     if not isinstance(metadata, dict):
         raise ParseFailed("[role-mapping] failed to parse field [metadata]", path="/metadata")
