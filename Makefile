@@ -49,7 +49,12 @@ lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-pytest: install-test
+# The OpenID Connect provider the sign-in tests start (tests/oidc/provider.mjs), from its lock file.
+tests/oidc/node_modules/.installed: tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $@
+
+pytest: install-test tests/oidc/node_modules/.installed
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
 
 test: chromium lint pytest

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
@@ -18,6 +18,14 @@ from apikeys.domain.privileges import RoleSet, key_role_sets
 
 NATIVE_REALM = "default_native"
 SERVICE_ACCOUNT_REALM = "_service_account"
+
+
+def realm_type(realm: str) -> str:
+    """A realm's type, as Elasticsearch says it: every realm but these two is an identity provider's
+    (`APIKEYS_OIDC_REALM`)."""
+    return {NATIVE_REALM: "native", SERVICE_ACCOUNT_REALM: SERVICE_ACCOUNT_REALM}.get(realm, "oidc")
+
+
 SERVICE_ACCOUNT_USERNAME = "elastic/console"
 
 
@@ -42,16 +50,42 @@ class Role(models.Model):
         return self.name
 
 
+class RealmUserManager(UserManager):
+    def get_by_natural_key(self, username: str) -> User:
+        """Passwords (Django's sign-in, `createsuperuser`) are the native realm's alone."""
+        return self.get(username=username, external_realm="")
+
+
 class User(AbstractUser):
+    """A username within a realm, as Elasticsearch has it: the provider's `alice` is not the native `alice`."""
+
+    username = models.CharField(
+        max_length=150,
+        validators=[AbstractUser.username_validator],
+        help_text="Unique within its realm. Letters, digits and @/./+/-/_ only.",
+    )
+    # The realm of a user signed in through an identity provider; empty for native users and service accounts.
+    external_realm = models.CharField(max_length=64, blank=True, default="")
     full_name = models.CharField(max_length=255, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     # Names, as Elasticsearch keeps them: a role that does not exist (yet) grants nothing until it is created.
     role_names = models.JSONField(default=list, blank=True, help_text="The names of the user's roles.")
     is_service_account = models.BooleanField(default=False)
 
+    objects = RealmUserManager()
+
+    class Meta(AbstractUser.Meta):
+        constraints = [models.UniqueConstraint(fields=["username", "external_realm"], name="user_username_realm")]
+
     @property
     def realm(self) -> str:
+        if self.external_realm:
+            return self.external_realm
         return SERVICE_ACCOUNT_REALM if self.is_service_account else NATIVE_REALM
+
+    @property
+    def realm_type(self) -> str:
+        return realm_type(self.realm)
 
 
 class ApiKeyQuerySet(models.QuerySet):
@@ -169,6 +203,7 @@ class ApiKey(models.Model):
             out["invalidation"] = epoch_millis(self.invalidation)
         out["username"] = self.username
         out["realm"] = self.realm
+        out["realm_type"] = realm_type(self.realm)
         out["metadata"] = self.metadata or {}
         out["role_descriptors"] = self.role_descriptors or {}
         if self.type == KeyType.CROSS_CLUSTER:
@@ -289,6 +324,9 @@ class AuditEvent(models.Model):
         PURGE = "purge", "Purged API keys"
         ROLE_CHANGE = "role_change", "Changed role"
         ROLE_DELETE = "role_delete", "Deleted role"
+        ROLE_MAPPING_CHANGE = "role_mapping_change", "Changed role mapping"
+        ROLE_MAPPING_DELETE = "role_mapping_delete", "Deleted role mapping"
+        SIGN_IN = "sign_in", "Signed in"
         USER_CHANGE = "user_change", "Changed user"
         USER_DELETE = "user_delete", "Deleted user"
         PRIVILEGE_CHANGE = "privilege_change", "Changed application privilege"
@@ -315,3 +353,30 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action} {self.actor} {self.key_id or self.target}"
+
+
+class RoleMapping(models.Model):
+    """Which roles the users of a realm hold, by rules on what the realm says of them (Elasticsearch's role
+    mappings): stored as validated (`domain.role_mappings.validate_mapping`)."""
+
+    name = models.CharField(max_length=507, unique=True)
+    enabled = models.BooleanField(default=True)
+    roles = models.JSONField(default=list, blank=True)
+    role_templates = models.JSONField(default=list, blank=True)
+    rules = models.JSONField(default=dict)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_stored(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "roles": self.roles,
+            "role_templates": self.role_templates,
+            "rules": self.rules,
+            "metadata": self.metadata,
+        }

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from apikeys.domain.keys import ALGORITHMS
 from config import env
@@ -45,6 +46,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "apikeys.User"
+# A username is unique within its realm (a constraint on username and realm), not alone; Django's sign-in and
+# `createsuperuser` look in the native realm (`RealmUserManager.get_by_natural_key`).
+SILENCED_SYSTEM_CHECKS = ["auth.E003"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -153,6 +157,21 @@ APIKEYS_MAX_EXPIRATION = env.string("APIKEYS_MAX_EXPIRATION") or None
 APIKEYS_EXPIRING_SOON_DAYS = env.integer("APIKEYS_EXPIRING_SOON_DAYS", 7)
 # Where the console is reached: the links in the expiry digest (`manage.py notify_expiring_api_keys`).
 APIKEYS_CONSOLE_URL = env.string("APIKEYS_CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Signing in with the organisation's OpenID Connect provider (apikeys/infra/oidc.py): off while no issuer is set.
+APIKEYS_OIDC_ISSUER = env.string("APIKEYS_OIDC_ISSUER").rstrip("/")
+APIKEYS_OIDC_CLIENT_ID = env.string("APIKEYS_OIDC_CLIENT_ID")
+APIKEYS_OIDC_CLIENT_SECRET = env.string("APIKEYS_OIDC_CLIENT_SECRET")
+APIKEYS_OIDC_NAME = env.string("APIKEYS_OIDC_NAME", "single sign-on")
+APIKEYS_OIDC_REALM = env.string("APIKEYS_OIDC_REALM", "oidc1")
+APIKEYS_OIDC_SCOPES = env.string("APIKEYS_OIDC_SCOPES", "openid email profile")
+APIKEYS_OIDC_TIMEOUT_SECONDS = env.number("APIKEYS_OIDC_TIMEOUT_SECONDS", 10.0)
+# The claims that give the username, the groups, the email address and the full name, in that order.
+APIKEYS_OIDC_CLAIMS = env.comma_list("APIKEYS_OIDC_CLAIMS", "preferred_username,groups,email,name")
+if len(APIKEYS_OIDC_CLAIMS) != 4:
+    raise ImproperlyConfigured("APIKEYS_OIDC_CLAIMS: expected four claim names (username, groups, email, full name)")
+# `false`: the console signs in only through the provider (the JSON API keeps Basic auth for native users).
+APIKEYS_PASSWORD_SIGN_IN = env.boolean("APIKEYS_PASSWORD_SIGN_IN", True)
 
 # Usage per key: counts are kept in each process and added to the database at most this often (and at
 # exit; a crash loses at most this much), kept this many days; keys unused this long are "Not used".

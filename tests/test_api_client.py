@@ -9,7 +9,18 @@ from apikeys.domain.durations import epoch_millis, now_ms
 from apikeys.models import ApiKey, Role, User
 from tests.conftest import PASSWORD
 
-API_KEY_FIELDS = ["id", "name", "type", "creation", "invalidated", "username", "realm", "metadata", "role_descriptors"]
+API_KEY_FIELDS = [
+    "id",
+    "name",
+    "type",
+    "creation",
+    "invalidated",
+    "username",
+    "realm",
+    "realm_type",
+    "metadata",
+    "role_descriptors",
+]
 BOOKS = {"books-read-only": {"cluster": [], "indices": [{"names": ["books"], "privileges": ["read"]}]}}
 
 

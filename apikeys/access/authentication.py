@@ -177,7 +177,7 @@ def authenticate_basic(credentials: str) -> User:
     # No username holds a NUL, and PostgreSQL would refuse to even look one up.
     if not sep or not username or "\x00" in username:
         raise AuthenticationFailed("invalid basic authentication header value")
-    user = User.objects.filter(username=username, is_service_account=False).first()
+    user = User.objects.filter(username=username, external_realm="", is_service_account=False).first()
     if user is None:
         User().set_password(password)  # hash anyway, so an unknown user costs the same time
         raise AuthenticationFailed(

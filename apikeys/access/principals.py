@@ -82,7 +82,7 @@ class Principal:
             out.update(authentication_realm=realm, lookup_realm=realm, authentication_type="api_key")
             out["api_key"] = {"id": self.api_key.id, "name": self.api_key.name, "managed_by": API_KEY_MANAGED_BY}
         else:
-            realm = {"name": user.realm, "type": "native"}
+            realm = {"name": user.realm, "type": user.realm_type}
             kind = "token" if self.by_token else "realm"
             out.update(authentication_realm=realm, lookup_realm=realm, authentication_type=kind)
         return out

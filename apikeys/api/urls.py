@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apikeys.api import keys, openapi_view, security, users
+from apikeys.api import keys, openapi_view, role_mappings, security, users
 
 urlpatterns = [
     path("_security/api_key", keys.api_key_view),
@@ -20,6 +20,8 @@ urlpatterns = [
     path("_security/user/_privileges", security.user_privileges_view),
     path("_security/role", security.roles_view),
     path("_security/role/<str:name>", security.role_view),
+    path("_security/role_mapping", role_mappings.role_mappings_view),
+    path("_security/role_mapping/<str:name>", role_mappings.role_mapping_view),
     path("_security/user", users.users_view),
     path("_security/user/_password", users.password_view),
     path("_security/user/<str:username>", users.user_view),

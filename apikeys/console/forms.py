@@ -16,6 +16,7 @@ from apikeys.console.jsontext import JsonProblem, line_of, parse_object
 from apikeys.domain.durations import parse_duration
 from apikeys.domain.errors import ApiError
 from apikeys.domain.privileges import cross_cluster
+from apikeys.domain.role_mappings import parse_rules
 from apikeys.models import AuditEvent, KeyType
 from apikeys.readmodels.listing import DEFAULT_STATUS_LABEL, STATUS_FILTERS, TYPES, KeyFilters
 
@@ -58,18 +59,29 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2)
 
 
+def _editor_path(field: str, path: str) -> str:
+    """A role mapping's JSON-pointer path (`/rules/all/0/field`) as a path in the rules editor's text (`all[0].field`)."""
+    if field != "rules":
+        return path
+    parts = [p for p in path.removeprefix("/rules").split("/") if p]
+    return "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts).lstrip(".")
+
+
 def json_field_value(field: str, text: str) -> Any:
     """Parse and validate one editor's text; raise JsonProblem pointing at the line to fix."""
     data = parse_object(text)
     try:
+        if field == "rules":
+            return parse_rules(data)
         if field == "role_descriptors":
             return services.validate_descriptors(data)
         if field == "access":
             return cross_cluster.validate_access(data)
         return services.validate_metadata(data)
     except ApiError as error:
-        message = f"{error.message} (at {error.path})" if error.path else error.message
-        raise JsonProblem(message, line_of(text, error.path) if error.path else None, error.path) from error
+        path = _editor_path(field, error.path)
+        message = f"{error.message} (at {path})" if path else error.message
+        raise JsonProblem(message, line_of(text, path) if path else None, path) from error
 
 
 class JsonEditorField(forms.CharField):
@@ -94,7 +106,7 @@ class JsonEditorsMixin:
             raise forms.ValidationError(f"{problem.message}{where}") from problem
 
 
-EDITORS = ("role_descriptors", "access", "metadata")
+EDITORS = ("role_descriptors", "access", "metadata", "rules")
 KEY_TYPES = [(KeyType.REST.value, "User API key"), (KeyType.CROSS_CLUSTER.value, "Cross-cluster API key")]
 
 
@@ -345,3 +357,28 @@ class AuditFilterForm(forms.Form):
         if data.get("key_id"):
             events = events.filter(key_id=data["key_id"])
         return events.order_by("-timestamp", "-id")
+
+
+class RoleMappingForm(JsonEditorsMixin, forms.Form):
+    """A role mapping as a person edits it: its name (when new), whether it is on, its roles and its rules."""
+
+    name = forms.CharField(max_length=507, required=False)
+    enabled = forms.BooleanField(required=False, initial=True)
+    roles = forms.CharField(required=False, help_text="Role names, separated by commas.")
+    rules = JsonEditorField(editor="rules")
+
+    def clean_roles(self) -> list[str]:
+        return [name.strip() for name in self.cleaned_data.get("roles", "").split(",") if name.strip()]
+
+    def clean_rules(self) -> Any:
+        if not (self.cleaned_data.get("rules") or "").strip():
+            raise forms.ValidationError("Enter the rules: which users the mapping is for.")
+        return self.clean_editor("rules")
+
+    def body(self, kept: dict[str, Any]) -> dict[str, Any]:
+        """The API body: what the form edits, over what it does not (role templates, metadata) kept as stored."""
+        body = {**kept, "enabled": self.cleaned_data["enabled"], "rules": self.cleaned_data["rules"]}
+        if self.cleaned_data["roles"] or not kept.get("role_templates"):
+            body["roles"] = self.cleaned_data["roles"]
+            body.pop("role_templates", None)
+        return body

@@ -19,6 +19,7 @@ from apikeys.console.charts import stacked_bars
 from apikeys.domain.errors import ActionDenied, ApiError
 from apikeys.domain.key_rules import KeyStatus, expiring_soon
 from apikeys.domain.privileges.actions import privileges_granting
+from apikeys.infra.oidc import Problem, SignInFailed
 from apikeys.models import ApiKey, KeyType
 from apikeys.readmodels.listing import TYPES, type_of
 from apikeys.records.usage import Bucket
@@ -146,6 +147,7 @@ NO_BULK_DELETE = {
     "unused": "Only administrators can delete all unused API keys",
 }
 NO_AUDIT_PRIVILEGE = "Only administrators can read the audit log"
+NO_SECURITY_PRIVILEGE = "Only those who manage security (manage_security) can change role mappings"
 DENIED = "You do not have permission to do this."
 
 
@@ -241,3 +243,27 @@ def usage_card(key: ApiKey, buckets: list[Bucket], period: str, now: datetime) -
         "usage_chart": stacked_bars(rows, f"Requests per {'day' if interval == '1d' else 'hour'}: {summary}"),
         "usage_unit": "Day" if interval == "1d" else "Hour (UTC)",
     }
+
+
+# --- Signing in with the organisation's provider ----------------------------------------------------------------
+
+SIGN_IN_PROBLEMS = {
+    Problem.UNREACHABLE: "The identity provider could not be reached. Try again later, or tell your administrator.",
+    Problem.TIMEOUT: "The identity provider did not answer in time. Try again in a moment.",
+    Problem.REFUSED: "The identity provider refused the sign-in.",
+    Problem.STATE: "This sign-in could not be matched to your browser (it may have taken too long). Please sign in again.",
+    Problem.WRONG_ISSUER: "The sign-in was refused: the answer did not come from the identity provider configured here.",
+    Problem.WRONG_AUDIENCE: "The sign-in was refused: the identity provider's answer was meant for another application.",
+    Problem.WRONG_NONCE: "The sign-in was refused: the identity provider's answer belonged to another sign-in.",
+    Problem.EXPIRED: "The sign-in was refused: the identity provider's answer had expired. Please sign in again.",
+    Problem.BAD_SIGNATURE: "The sign-in was refused: the identity provider's answer was not signed with its keys.",
+    Problem.BAD_TOKEN: "The sign-in was refused: the identity provider's answer could not be verified.",
+    Problem.NO_USERNAME: "The identity provider did not say who you are, so you cannot be signed in.",
+    Problem.NO_ROLE: "You are known to the identity provider, but no role mapping gives you a role in this console. "
+    "Ask an administrator to map one of your groups to a role.",
+    Problem.DISABLED: "Your account is disabled in this console.",
+}
+
+
+def sign_in_problem(failure: SignInFailed) -> str:
+    return SIGN_IN_PROBLEMS[failure.problem]

@@ -18,7 +18,7 @@ from django_tables2.data import TableListData
 
 from apikeys.console.charts import sparkline
 from apikeys.console.presenters import badge, owner_badge, relative_time, status_of, type_badge
-from apikeys.models import ApiKey
+from apikeys.models import NATIVE_REALM, ApiKey
 from apikeys.readmodels.listing import DEFAULT_SORT, SORTS
 
 KEY_ID_SLOT = "KEY-ID"
@@ -142,7 +142,9 @@ class ApiKeyTable(tables.Table):
         return type_badge(key)
 
     def cell_owner(self, key: ApiKey, now: datetime) -> str:
-        return escape(key.username)
+        if key.realm == NATIVE_REALM:
+            return escape(key.username)
+        return f'{escape(key.username)} <span class="realm">({escape(key.realm)})</span>'
 
     def cell_created(self, key: ApiKey, now: datetime) -> str:
         return relative_time(key.creation, now=now)

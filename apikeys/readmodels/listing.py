@@ -43,6 +43,7 @@ ROW_FIELDS = (
     "type",
     "owner",
     "username",
+    "realm",
     "creation",
     "expiration",
     "invalidated",

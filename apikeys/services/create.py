@@ -100,6 +100,8 @@ def insert_key(
             client_address=by.client_address if by else None,
             owner=owner.username,
             **details,
+            # Who the owner is needs the realm when it is not the native one (the provider's alice is another).
+            **({"realm": owner.realm} if owner.external_realm else {}),
         )
     keys_written([])
     log.info("api key created id=%s name=%r owner=%s", key.id, key.name, owner.username)
@@ -233,7 +235,7 @@ def _grantor(body: Mapping[str, Any], action: str) -> User:
         return user
     run_as = body["run_as"]
     granted = Principal.for_user(user)
-    target = User.objects.filter(username=run_as, is_active=True, is_service_account=False).first()
+    target = User.objects.filter(username=run_as, is_active=True, is_service_account=False, external_realm="").first()
     if target is None or not can_run_as(granted.role_sets, run_as):
         raise granted.denied(action, run_as=run_as)
     return target

@@ -192,10 +192,10 @@ def _named_tokens(token: str | None, refresh: str | None, username: str | None, 
         scope &= Q(user__username=username)
     if realm:
         realms = {
-            NATIVE_REALM: Q(user__is_service_account=False),
+            NATIVE_REALM: Q(user__is_service_account=False, user__external_realm=""),
             SERVICE_ACCOUNT_REALM: Q(user__is_service_account=True),
         }
-        scope &= realms.get(realm, Q(pk__in=[]))
+        scope &= realms.get(realm, Q(user__external_realm=realm))
     return Token.objects.filter(scope)
 
 

@@ -201,7 +201,7 @@ def put_user(principal: Principal, username: str, body: dict[str, Any]) -> bool:
     if problem := _username_problem(username):
         raise ValidationFailed(problem)
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(username=username).first()
+        user = User.objects.select_for_update().filter(username=username, external_realm="").first()
         if user is not None and user.is_service_account:
             raise ApiError(f"user [{username}] is a service account and cannot be changed")
         if user is None and not request.secret.given:
@@ -221,7 +221,7 @@ def delete_user(principal: Principal, username: str) -> bool:
     if username == principal.user.username:
         raise ApiError("users may not delete themselves")
     with transaction.atomic():
-        deleted, _ = User.objects.filter(username=username, is_service_account=False).delete()
+        deleted, _ = User.objects.filter(username=username, external_realm="", is_service_account=False).delete()
         if deleted:
             audit.record(
                 audit.Action.USER_DELETE,
@@ -234,7 +234,9 @@ def delete_user(principal: Principal, username: str) -> bool:
 
 def _native_user(username: str) -> User | None:
     """The native user `username`, locked for the change (a service account is no native user)."""
-    return User.objects.select_for_update().filter(username=username, is_service_account=False).first()
+    return (
+        User.objects.select_for_update().filter(username=username, external_realm="", is_service_account=False).first()
+    )
 
 
 def _audit(principal: Principal, username: str, **details: Any) -> None:
@@ -301,7 +303,7 @@ def user_to_dict(user: User) -> dict[str, Any]:
 def get_users(principal: Principal, names: list[str] | None) -> dict[str, dict[str, Any]]:
     """The native users by username (every one when `names` is None), those of `names` that exist."""
     principal.require(actions.USER_GET)
-    users = User.objects.filter(is_service_account=False).order_by("username")
+    users = User.objects.filter(is_service_account=False, external_realm="").order_by("username")
     if names is not None:
         users = users.filter(username__in=names)
     return {user.username: user_to_dict(user) for user in users}

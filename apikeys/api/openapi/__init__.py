@@ -2,7 +2,7 @@
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
 shorthands and the answers every endpoint shares), `keys` (API key paths), `cross_cluster` (cross-cluster key
 paths), `query` (the query API), `extensions` (ours: roll, usage), `users`, `security` (everything else around
-them), `privileges` (the builtin privilege names and the caller's privileges). Every enum, default, limit and
+them), `privileges` (the builtin privilege names and the caller's privileges), `role_mappings`. Every enum, default, limit and
 field name is read from the code that enforces it, so the document cannot say one thing while the server does
 another."""
 
@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from apikeys.api.openapi import cross_cluster, extensions, keys, parts, privileges, query, security, users
+from apikeys.api.openapi import (
+    cross_cluster,
+    extensions,
+    keys,
+    parts,
+    privileges,
+    query,
+    role_mappings,
+    security,
+    users,
+)
 from apikeys.api.openapi.parts import PRODUCT_HEADER_NAME, PRODUCT_NAME
 
 
@@ -24,7 +34,10 @@ def build_document() -> dict[str, Any]:
             f"and users. Every answer carries `{PRODUCT_HEADER_NAME}: {PRODUCT_NAME}`.",
         },
         "security": [{"ApiKey": []}, {"basic": []}, {"bearer": []}],
-        "tags": [{"name": name} for name in ("API keys", "Authentication", "Roles", "Users", "Application privileges")],
+        "tags": [
+            {"name": name}
+            for name in ("API keys", "Authentication", "Roles", "Users", "Role mappings", "Application privileges")
+        ],
         "paths": {
             **keys.paths(),
             **cross_cluster.paths(),
@@ -33,6 +46,7 @@ def build_document() -> dict[str, Any]:
             **security.paths(),
             **users.paths(),
             **privileges.paths(),
+            **role_mappings.paths(),
         },
         "components": {
             "schemas": {
@@ -43,6 +57,7 @@ def build_document() -> dict[str, Any]:
                 **security.SCHEMAS,
                 **users.SCHEMAS,
                 **privileges.SCHEMAS,
+                **role_mappings.SCHEMAS,
                 **parts.SCHEMAS,
             },
             "responses": parts.RESPONSES,

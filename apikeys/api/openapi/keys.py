@@ -45,6 +45,7 @@ API_KEY_PROPERTIES: dict[str, Schema] = {
     "invalidation": {**MILLIS, "description": "Epoch milliseconds; omitted while the key is valid."},
     "username": {"type": "string"},
     "realm": {"type": "string"},
+    "realm_type": {"type": "string", "description": "`native`, `_service_account`, or `oidc` for a provider's users."},
     "metadata": OBJECT,
     "role_descriptors": ref("Roles"),
     "limited_by": {
@@ -71,6 +72,7 @@ API_KEY_REQUIRED = (
     "invalidated",
     "username",
     "realm",
+    "realm_type",
     "metadata",
     "role_descriptors",
 )

@@ -1,4 +1,5 @@
-"""Signing in: Django's form, locked for a while after repeated failures."""
+"""Signing in: Django's form, locked for a while after repeated failures, and turned off when only the
+organisation's provider may sign people in (`APIKEYS_PASSWORD_SIGN_IN=false`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
 
@@ -28,6 +29,8 @@ class SignInView(auth_views.LoginView):
         return f"sign-in:{username}:{client_address(self.request) or ''}"
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.APIKEYS_PASSWORD_SIGN_IN:  # only the organisation's provider signs people in
+            return HttpResponseForbidden("Signing in with a password is turned off: use single sign-on.")
         wait = caching.is_throttled(
             self._scope(), settings.APIKEYS_SIGN_IN_FAILURES, settings.APIKEYS_SIGN_IN_WINDOW_SECONDS
         )

@@ -23,6 +23,9 @@ CROSS_CLUSTER_ROLL = "cluster:admin/xpack/security/cross_cluster/api_key/roll"
 ROLE_GET = "cluster:admin/xpack/security/role/get"
 ROLE_PUT = "cluster:admin/xpack/security/role/put"
 ROLE_DELETE = "cluster:admin/xpack/security/role/delete"
+ROLE_MAPPING_GET = "cluster:admin/xpack/security/role_mapping/get"
+ROLE_MAPPING_PUT = "cluster:admin/xpack/security/role_mapping/put"
+ROLE_MAPPING_DELETE = "cluster:admin/xpack/security/role_mapping/delete"
 USER_GET = "cluster:admin/xpack/security/user/get"
 USER_PUT = "cluster:admin/xpack/security/user/put"
 USER_DELETE = "cluster:admin/xpack/security/user/delete"
@@ -54,6 +57,9 @@ GRANTED_BY: dict[str, set[str]] = {
     ROLE_GET: {"read_security"},
     ROLE_PUT: {"manage_security"},
     ROLE_DELETE: {"manage_security"},
+    ROLE_MAPPING_GET: {"read_security"},
+    ROLE_MAPPING_PUT: {"manage_security"},
+    ROLE_MAPPING_DELETE: {"manage_security"},
     USER_GET: {"read_security"},
     USER_PUT: {"manage_security"},
     USER_DELETE: {"manage_security"},
