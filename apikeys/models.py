@@ -144,6 +144,12 @@ class ApiKey(models.Model):
     rolled_to = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
     # The expiration its owner was last told about (`notify_expiring_api_keys`): told once per expiration.
     expiry_notified = models.DateTimeField(null=True, blank=True)
+    # The networks it may be used from (canonical CIDRs and addresses, `domain.networks`); NULL: anywhere.
+    allowed_ips = models.JSONField(null=True, blank=True)
+    # SHA-256 of a recognisable secret (`keys.digest`): finds the key of a leaked secret reported without its id.
+    secret_digest = models.CharField(max_length=64, null=True, blank=True, unique=True)  # noqa: DJ001
+    # Reported by secret scanning: `{"url", "source", "reported"}` (reported: epoch millis); NULL: never.
+    leaked = models.JSONField(null=True, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -218,6 +224,10 @@ class ApiKey(models.Model):
             out["rolled_from"] = self.rolled_from
         if self.rolled_to:
             out["rolled_to"] = self.rolled_to
+        if self.allowed_ips:
+            out["allowed_ips"] = self.allowed_ips
+        if self.leaked:
+            out["leaked"] = self.leaked
         return out
 
 
@@ -321,6 +331,7 @@ class AuditEvent(models.Model):
         ROLL = "roll", "Rolled API key"
         CLONE = "clone", "Cloned API key"
         INVALIDATE = "invalidate", "Invalidated API key"
+        LEAK = "leak", "Reported leaked API key"
         PURGE = "purge", "Purged API keys"
         ROLE_CHANGE = "role_change", "Changed role"
         ROLE_DELETE = "role_delete", "Deleted role"

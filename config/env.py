@@ -5,6 +5,7 @@ an env file means the default."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from collections.abc import Sequence
@@ -82,3 +83,14 @@ def boolean(name: str, default: bool) -> bool:
 def comma_list(name: str, default: str) -> list[str]:
     """Comma-separated words, each stripped; empty items are dropped."""
     return [item.strip() for item in string(name, default).split(",") if item.strip()]
+
+
+def networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated networks in CIDR notation (an address alone is its own network)."""
+    found = []
+    for item in comma_list(name, ""):
+        try:
+            found.append(ipaddress.ip_network(item))
+        except ValueError:
+            raise _refuse(name, item, "networks in CIDR notation, comma-separated (10.0.0.0/8,::1)") from None
+    return tuple(found)

@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from apikeys.domain.keys import ALGORITHMS
+from apikeys.domain.keys import ALGORITHMS, SECRET_FORMATS
 from config import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -125,6 +125,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("APIKEYS_MAX_BODY_BYTES", 1024 * 1024)
 
 # API keys: "ssha256" (default; secrets are random, so a fast salted hash is safe) or "argon2id".
 APIKEYS_HASH_ALGORITHM = env.choice("APIKEYS_HASH_ALGORITHM", ALGORITHMS, "ssha256")
+# New keys' secrets: "prefixed" (recognisable by secret scanners, checksummed) or "elasticsearch" (plain).
+APIKEYS_SECRET_FORMAT = env.choice("APIKEYS_SECRET_FORMAT", SECRET_FORMATS, "prefixed")
+# Leaked keys (`POST /_security/api_key/_leaked`): the reporter's public keys, in GitHub's shape (a JSON file;
+# unset: every report is refused), and what a report does to an active key ("invalidate" or "notify").
+APIKEYS_SECRET_SCANNING_KEYS = env.string("APIKEYS_SECRET_SCANNING_KEYS")
+APIKEYS_LEAK_ACTION = env.choice("APIKEYS_LEAK_ACTION", ("invalidate", "notify"), "invalidate")
+# Proxies whose X-Forwarded-For is believed (CIDRs): the client is the nearest address not among them.
+APIKEYS_TRUSTED_PROXIES = env.networks("APIKEYS_TRUSTED_PROXIES")
 # Invalidated and expired keys are deleted for good after this many days.
 APIKEYS_RETENTION_DAYS = env.integer("APIKEYS_RETENTION_DAYS", 7)
 # Invalidation triggers a retention purge at most this often (seconds).

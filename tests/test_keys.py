@@ -12,10 +12,52 @@ def test_it_generates_ids_of_20_url_safe_characters():
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{20}", i) for i in ids)
 
 
-def test_it_generates_secrets_of_22_characters_from_16_random_bytes():
-    secret = keys.generate_secret()
+def test_elasticsearch_style_secrets_are_22_characters_from_16_random_bytes():
+    secret = keys.generate_secret("elasticsearch")
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}", secret)
     assert len(base64.urlsafe_b64decode(secret + "==")) == 16
+    assert not keys.fails_checksum(secret)
+    assert not keys.is_recognisable(secret)
+
+
+def test_new_secrets_and_their_encoded_forms_match_the_published_patterns():
+    for _ in range(500):
+        secret = keys.generate_secret()
+        assert keys.SECRET_PATTERN.fullmatch(secret)
+        assert keys.ENCODED_PATTERN.fullmatch(keys.encode(keys.generate_id(), secret))
+        assert keys.is_recognisable(secret)
+
+
+def test_the_prefix_shows_as_a_fixed_run_at_a_fixed_place_of_the_encoded_form():
+    encoded = {keys.encode(keys.generate_id(), keys.generate_secret()) for _ in range(50)}
+    assert {value[27:36] for value in encoded} == {"6ZXNrZXlf"}
+
+
+def test_a_recognisable_secret_holds_128_random_bits():
+    secrets_made = {keys.generate_secret()[len(keys.SECRET_PREFIX) : -keys.CHECKSUM_CHARS] for _ in range(1000)}
+    assert len(secrets_made) == 1000
+    assert all(len(s) == keys.RANDOM_CHARS for s in secrets_made)
+    assert 62**keys.RANDOM_CHARS > 2**128
+
+
+@pytest.mark.parametrize("position", [0, 5, 6, 20, 27, 33])
+def test_any_one_character_changed_fails_the_checksum(position):
+    secret = keys.generate_secret()
+    for replacement in "0aZ_":
+        if replacement != secret[position]:
+            changed = secret[:position] + replacement + secret[position + 1 :]
+            assert keys.fails_checksum(changed) or not changed.startswith(keys.SECRET_PREFIX)
+
+
+def test_a_truncated_or_lengthened_secret_fails_the_checksum():
+    secret = keys.generate_secret()
+    assert keys.fails_checksum(secret[:-1])
+    assert keys.fails_checksum(secret + "0")
+
+
+def test_the_digest_of_a_secret_is_its_unsalted_sha256():
+    assert keys.digest("eskey_x") == keys.digest("eskey_x")
+    assert len(keys.digest("eskey_x")) == 64
 
 
 def test_it_encodes_id_colon_secret_in_standard_base64():

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 READERS = [ROOT / "config" / "settings.py", *sorted((ROOT / "apikeys").rglob("*.py"))]
 # Read by the Makefile's `run` and `serve` targets (gunicorn's address and workers), not by Python.
 MAKEFILE_VARIABLES = {"WEB_CONCURRENCY", "BIND", "PORT"}
-HELPERS = {"string", "choice", "integer", "number", "boolean", "comma_list"}
+HELPERS = {"string", "choice", "integer", "number", "boolean", "comma_list", "networks"}
 
 
 def helper_reads(path: Path) -> set[str]:
@@ -146,3 +146,14 @@ def test_a_comma_list_drops_spaces_and_empty_items(monkeypatch):
 def test_an_unset_variable_means_the_default(monkeypatch):
     monkeypatch.delenv("DJANGO_ALLOWED_HOSTS", raising=False)
     assert env.comma_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost") == ["127.0.0.1", "localhost"]
+
+
+def test_trusted_proxies_are_read_as_networks(monkeypatch):
+    monkeypatch.setenv("APIKEYS_TRUSTED_PROXIES", "10.0.0.0/8, ::1")
+    assert [str(n) for n in env.networks("APIKEYS_TRUSTED_PROXIES")] == ["10.0.0.0/8", "::1/128"]
+
+
+def test_a_malformed_network_is_refused_with_the_variables_name(monkeypatch):
+    monkeypatch.setenv("APIKEYS_TRUSTED_PROXIES", "10.0.0.0/8,proxy")
+    with pytest.raises(ImproperlyConfigured, match="APIKEYS_TRUSTED_PROXIES='proxy'"):
+        env.networks("APIKEYS_TRUSTED_PROXIES")

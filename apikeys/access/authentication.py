@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -24,7 +26,7 @@ from django.utils.encoding import escape_uri_path
 
 from apikeys.access.principals import Principal
 from apikeys.access.tokens import authenticate_token
-from apikeys.domain import keys
+from apikeys.domain import keys, networks
 from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import AuthenticationFailed, TooManyFailures
 from apikeys.infra import caching
@@ -49,6 +51,7 @@ KEY_FIELDS = {
     "hash",
     "role_descriptors",
     "limited_by",
+    "allowed_ips",
 }
 OWNER_FIELDS = {"id", "username", "email", "full_name", "metadata", "is_active", "is_superuser", "is_service_account"}
 # Read as SQL compiled once, not by the ORM: building the join's query on every request cost more than running it.
@@ -62,7 +65,7 @@ def authenticate(request: HttpRequest) -> Principal:
     scheme = scheme.lower()
     try:
         if scheme == "apikey":
-            principal = Principal.for_api_key(authenticate_api_key(credentials.strip()))
+            principal = Principal.for_api_key(authenticate_api_key(credentials.strip(), client_address(request)))
         elif scheme == "basic":
             principal = Principal.for_user(authenticate_basic(credentials.strip()))
         elif scheme == "bearer":
@@ -71,7 +74,8 @@ def authenticate(request: HttpRequest) -> Principal:
         else:
             raise AuthenticationFailed("missing authentication credentials for REST request")
     except AuthenticationFailed as failure:
-        retry_after = _note_failure(request, failure) if header else None
+        # A malformed recognisable secret is refused on sight: counting it in the shared cache would cost more.
+        retry_after = _note_failure(request, failure) if header and not failure.malformed else None
         if failure.refusal:
             usage.count(failure.key_id, usage.Refusal.THROTTLED if retry_after else failure.refusal)
         if retry_after:
@@ -111,11 +115,17 @@ def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> int | 
     return max((w for w in waits if w), default=None)
 
 
-def authenticate_api_key(encoded: str) -> ApiKey:
+def authenticate_api_key(encoded: str, address: str | None = None) -> ApiKey:
+    """The key of an `encoded` credential, used from `address` (its allowlist's judge: None passes none)."""
     try:
         key_id, secret = keys.decode(encoded)
     except keys.MalformedApiKey as exc:
         raise AuthenticationFailed("invalid ApiKey value") from exc
+    if keys.fails_checksum(secret):  # a typo or a guess: nothing is read for it
+        claimed = key_id if keys.ID_PATTERN.fullmatch(key_id) else ""
+        raise AuthenticationFailed(
+            "invalid ApiKey value", key_id=claimed, refusal=usage.Refusal.MALFORMED if claimed else "", malformed=True
+        )
     # A row becomes objects only once its secret has verified, so that a wrong secret costs what an unknown id
     # does (converting the row's JSON would otherwise tell the two apart).
     found = KEY_WITH_OWNER.fetch(key_id) if len(key_id) <= 64 else None
@@ -129,6 +139,10 @@ def authenticate_api_key(encoded: str) -> ApiKey:
     if found.column("invalidated"):
         raise AuthenticationFailed(
             f"api key [{key_id}] has been invalidated", key_id=key_id, refusal=usage.Refusal.INVALIDATED
+        )
+    if not networks.allows(_stored_json(found.column("allowed_ips")), address):
+        raise AuthenticationFailed(
+            f"api key [{key_id}] may not be used from [{address}]", key_id=key_id, refusal=usage.Refusal.IP_NOT_ALLOWED
         )
     if not _verify_cached(key_id, found.column("hash"), secret):
         raise AuthenticationFailed(
@@ -152,6 +166,11 @@ def authenticate_api_key(encoded: str) -> ApiKey:
         used = now_ms()
         after_response(lambda: ApiKey.objects.filter(pk=key_id).record_use(used))
     return key
+
+
+def _stored_json(value: Any) -> Any:
+    """A JSON column as the driver gives it: text (SQLite) or already read."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _verify_cached(key_id: str, stored_hash: str, secret: str) -> bool:

@@ -1,5 +1,5 @@
 """The API key endpoints: create, grant, clone, get, query, update, bulk update, invalidate, clear the cache;
-create and update cross-cluster keys; roll and usage (ours)."""
+create and update cross-cluster keys; roll, usage, the secrets' format and leak reports (ours)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from django.conf import settings
 from apikeys import services
 from apikeys.api.refusals import bulk_update_answer, invalidation_answer
 from apikeys.api.wire import Call, endpoint
+from apikeys.domain import keys
 from apikeys.domain.keys import ID_PATTERN
 from apikeys.domain.privileges import actions
-from apikeys.infra import caching
+from apikeys.infra import caching, secret_scanning
+from apikeys.infra.http import client_address
 from apikeys.models import ApiKey, KeyType
 from apikeys.query import search, sort_values
 
@@ -89,6 +91,25 @@ def key_usage(call: Call, key_id: str) -> dict:
     return services.key_usage(call.principal, key_id, call.param("days"), call.param("interval"))
 
 
+def secret_format(call: Call) -> dict:
+    return {
+        "prefix": keys.SECRET_PREFIX,
+        "secret": keys.SECRET_PATTERN.pattern,
+        "encoded": keys.ENCODED_PATTERN.pattern,
+        "issuing": settings.APIKEYS_SECRET_FORMAT,
+    }
+
+
+def report_leaks(call: Call) -> list:
+    headers = call.request.headers
+    return services.report_leaks(
+        call.request.body,
+        headers.get(secret_scanning.KEY_IDENTIFIER_HEADER, ""),
+        headers.get(secret_scanning.SIGNATURE_HEADER, ""),
+        client_address(call.request),
+    )
+
+
 def create_cross_cluster_api_key(call: Call) -> dict:
     return services.create_cross_cluster_api_key(call.principal, call.body(required=True)).to_dict()
 
@@ -128,5 +149,7 @@ grant_view = endpoint(POST=grant_api_key)
 bulk_grant_view = endpoint(POST=bulk_grant_api_keys)
 clone_view = endpoint(POST=clone_api_key, PUT=clone_api_key)
 clear_cache_view = endpoint(POST=clear_api_key_cache)
+format_view = endpoint(GET=secret_format)
+leaked_view = endpoint(anonymous=True, POST=report_leaks)
 cross_cluster_view = endpoint(POST=create_cross_cluster_api_key)
 cross_cluster_update_view = endpoint(PUT=update_cross_cluster_api_key)

@@ -8,6 +8,8 @@ urlpatterns = [
     path("_security/api_key/grant", keys.grant_view),
     path("_security/api_key/_bulk_grant", keys.bulk_grant_view),
     path("_security/api_key/clone", keys.clone_view),
+    path("_security/api_key/_format", keys.format_view),
+    path("_security/api_key/_leaked", keys.leaked_view),
     path("_security/api_key/<str:ids>/_clear_cache", keys.clear_cache_view),
     path("_security/api_key/<str:key_id>", keys.update_view),
     path("_security/api_key/<str:key_id>/_roll", keys.roll_view),

@@ -27,7 +27,7 @@ COMMON_PARAMS = {"pretty", "human", "error_trace", "refresh", "filter_path"}
 class Call:
     """One API request: its principal, query parameters and JSON body."""
 
-    def __init__(self, request: HttpRequest, principal: Principal, allowed_params: set[str]):
+    def __init__(self, request: HttpRequest, principal: Principal | None, allowed_params: set[str]):
         self.request = request
         self.principal = principal
         reject_unknown(
@@ -128,8 +128,9 @@ def check_body(data: Any) -> None:
 Handler = Callable[..., Any]
 
 
-def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
-    """A view dispatching on method to `handler(call, **url_kwargs)`, with the ES wire rules around it."""
+def endpoint(params: dict[str, set[str]] | None = None, anonymous: bool = False, **handlers: Handler):
+    """A view dispatching on method to `handler(call, **url_kwargs)`, with the ES wire rules around it.
+    `anonymous`: the handler itself tells who is calling (a signed report), `call.principal` is None."""
     params = params or {}
 
     @csrf_exempt
@@ -151,8 +152,8 @@ def endpoint(params: dict[str, set[str]] | None = None, **handlers: Handler):
             except RequestDataTooBig as exc:
                 limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
                 raise ContentTooLong(f"request body is larger than the limit of [{limit}] bytes") from exc
-            principal = authenticate(request)
-            if principal.api_key is not None and restricted_to_workflows(principal.api_key.role_descriptors):
+            principal = None if anonymous else authenticate(request)
+            if principal and principal.api_key and restricted_to_workflows(principal.api_key.role_descriptors):
                 raise restricted_by_workflow()
             call = Call(request, principal, params.get(request.method, set()))
             call.flag("pretty")  # a value other than true or false is refused

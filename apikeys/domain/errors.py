@@ -120,16 +120,19 @@ class ActionDenied(Forbidden):
 
 class AuthenticationFailed(ApiError):
     """Who is calling could not be established. `key_id` and `username` are what the caller claimed; `refusal`
-    why a key that exists was refused (counted in its usage), empty when no key is to blame."""
+    why a key that exists (or, `malformed`, may exist) was refused (counted in its usage), empty when no key is to
+    blame."""
 
     status = 401
     error_type = "security_exception"
 
-    def __init__(self, reason: str, key_id: str = "", username: str = "", refusal: str = ""):
+    def __init__(self, reason: str, key_id: str = "", username: str = "", refusal: str = "", malformed: bool = False):
         super().__init__(reason, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
         self.key_id = key_id
         self.username = username
         self.refusal = refusal
+        # A recognisable secret whose checksum fails: refused before anything is read or counted but its usage.
+        self.malformed = malformed
 
 
 WWW_AUTHENTICATE = 'ApiKey, Basic realm="security", charset="UTF-8", Bearer realm="security"'

@@ -1,5 +1,12 @@
 """API key secrets: generation, the `encoded` form, salted hashing and constant-time verification.
 
+New secrets are recognisable, as GitHub's tokens are: a fixed prefix, 128 random bits and a CRC32 checksum,
+all in base62 (`SECRET_PATTERN`), so a secret scanner can find them and a typo is refused without a lookup.
+The prefix is six characters, two whole base64 groups, and `<20-char id>:` fills exactly seven, so in the
+`encoded` form the prefix is always the same eight characters at the same place (`ENCODED_PATTERN`).
+Elasticsearch-style secrets (22 characters of base64url, `SECRET_FORMATS[1]`) can still be issued, and every
+existing secret keeps verifying.
+
 Pure functions, no Django models. Two hash formats coexist, told apart by their prefix:
 `{SSHA256}` (8-byte salt + SHA-256(secret + salt), base64; the default: secrets are 128 random bits, so a
 fast hash is safe, as Elasticsearch decided in 2025) and `$argon2id$` (argon2-cffi).
@@ -14,6 +21,7 @@ import hmac
 import os
 import re
 import secrets
+import zlib
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -25,6 +33,20 @@ ALGORITHMS = ("ssha256", "argon2id")
 ID_BYTES = 15
 SECRET_BYTES = 16
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{20}")
+SECRET_FORMATS = ("prefixed", "elasticsearch")
+SECRET_PREFIX = "eskey_"
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+RANDOM_CHARS = 22  # 62**22 > 2**128
+CHECKSUM_CHARS = 6  # 62**6 > 2**32
+SECRET_LENGTH = len(SECRET_PREFIX) + RANDOM_CHARS + CHECKSUM_CHARS
+SECRET_PATTERN = re.compile(f"{SECRET_PREFIX}[0-9A-Za-z]{{{RANDOM_CHARS + CHECKSUM_CHARS}}}")
+# base64("<id>:") is 28 characters ending in `6` (the low six bits of `:`); then the prefix's eight; then
+# the 28 base62 characters' 38, and `==`.
+ENCODED_PATTERN = re.compile(
+    "[A-Za-z0-9+/]{27}6"
+    + base64.b64encode(SECRET_PREFIX.encode()).decode()
+    + f"[A-Za-z0-9+/]{{{-(-(RANDOM_CHARS + CHECKSUM_CHARS) * 4 // 3)}}}=="
+)
 
 
 class MalformedApiKey(ValueError):
@@ -36,9 +58,43 @@ def generate_id() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(ID_BYTES)).decode()
 
 
-def generate_secret() -> str:
-    """22 characters of URL-safe base64 without padding (16 random bytes, 128 bits)."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(SECRET_BYTES)).decode().rstrip("=")
+def generate_secret(secret_format: str = "prefixed") -> str:
+    """A new secret of 128 random bits: recognisable (`SECRET_PATTERN`), or as Elasticsearch makes them (22
+    characters of URL-safe base64 without padding)."""
+    if secret_format == "elasticsearch":
+        return base64.urlsafe_b64encode(secrets.token_bytes(SECRET_BYTES)).decode().rstrip("=")
+    body = SECRET_PREFIX + _base62(int.from_bytes(secrets.token_bytes(SECRET_BYTES)), RANDOM_CHARS)
+    return body + _checksum(body)
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, 62)
+        digits.append(BASE62[digit])
+    return "".join(reversed(digits))
+
+
+def _checksum(body: str) -> str:
+    return _base62(zlib.crc32(body.encode()), CHECKSUM_CHARS)
+
+
+def fails_checksum(secret: str) -> bool:
+    """Whether `secret` claims the recognisable format (its prefix) but is not one: a typo, a truncation or a
+    guess, told without reading anything. Secrets without the prefix (Elasticsearch-style) are not judged."""
+    if not secret.startswith(SECRET_PREFIX):
+        return False
+    return not SECRET_PATTERN.fullmatch(secret) or _checksum(secret[:-CHECKSUM_CHARS]) != secret[-CHECKSUM_CHARS:]
+
+
+def is_recognisable(secret: str) -> bool:
+    return secret.startswith(SECRET_PREFIX) and not fails_checksum(secret)
+
+
+def digest(secret: str) -> str:
+    """An unsalted SHA-256 of a recognisable secret, hex: 128 random bits need no salt, and it finds the key
+    of a leaked secret reported without its id."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def encode(key_id: str, secret: str) -> str:

@@ -3,10 +3,12 @@ answers and error bodies."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
 from apikeys.domain.errors import ApiError
@@ -15,7 +17,30 @@ PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")
 
 
 def client_address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """Who is calling: the socket's peer, unless it is one of `APIKEYS_TRUSTED_PROXIES`; then `X-Forwarded-For`
+    read right to left, each hop believed only while the one after it is trusted. The first hop not trusted
+    is the client (the leftmost if all are); a hop that is not an address ends the walk at the one before it.
+    An untrusted peer's `X-Forwarded-For` is never read: anyone can write one."""
+    client = request.META.get("REMOTE_ADDR") or None
+    trusted = settings.APIKEYS_TRUSTED_PROXIES
+    if not trusted or client is None:
+        return client
+    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        if not _within(client, trusted):
+            break
+        try:
+            client = str(ipaddress.ip_address(hop.strip()))
+        except ValueError:
+            break
+    return client
+
+
+def _within(address: str, networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def es_response(

@@ -6,6 +6,8 @@ ASCII), so SQLite uses GLOB (case-sensitive, and still able to use an index for 
 PostgreSQL uses LIKE (ILIKE) with every metacharacter of the value escaped.
 
 A metadata leaf as Elasticsearch's flattened field holds it: a string, whatever the JSON scalar's type.
+
+Whether a JSON array of strings holds a value (a key's `allowed_ips`).
 """
 
 from __future__ import annotations
@@ -165,3 +167,19 @@ class Likely(Func):
     def as_sqlite(self, compiler, connection):
         sql, params = compiler.compile(self.get_source_expressions()[0])
         return f"likely({sql})", params
+
+
+class ListHolds(Lookup):
+    """`ListHolds(F("allowed_ips"), "10.0.0.0/8")`: the JSON array of strings holds the value (NULL holds nothing)."""
+
+    lookup_name = "list_holds"
+    prepare_rhs = False
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} @> %s::jsonb", [*lhs_params, json.dumps([self.rhs])]
+
+    def as_sqlite(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"EXISTS (SELECT 1 FROM JSON_EACH({lhs}) WHERE JSON_EACH.value = %s)", [*lhs_params, self.rhs]

@@ -13,8 +13,9 @@ from typing import Any
 from django.db.models import Q
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, In, LessThan, LessThanOrEqual
 
+from apikeys.domain import networks
 from apikeys.domain.errors import QueryError, reject_unknown
-from apikeys.infra.lookups import CaseInsensitiveWildcard, Wildcard, escape_wildcard
+from apikeys.infra.lookups import CaseInsensitiveWildcard, ListHolds, Wildcard, escape_wildcard
 from apikeys.query.fields import Field, field_value, keyword, on_field, present, resolve_field
 
 # Like Elasticsearch's `indices.query.bool.max_clause_count`, lower: SQLite parses no expression nested over
@@ -100,6 +101,8 @@ def _ids(body: Any) -> Q:
 
 
 def _term(fld: Field, value: Any, case_insensitive: bool = False) -> Q:
+    if fld.kind == "list":
+        return Q(ListHolds(fld.expression(), _entry(value)))
     if fld.kind == "object":
         raise QueryError(f"Field [{fld.name}] can only be queried with [exists]")
     if case_insensitive and fld.kind in ("keyword", "json"):
@@ -116,19 +119,30 @@ def _term(fld: Field, value: Any, case_insensitive: bool = False) -> Q:
     return Q(**{fld.column: field_value(fld, value)})
 
 
+def _entry(value: Any) -> str:
+    """An allowlist entry as stored (canonical), or as given when it is none (it then matches no key)."""
+    try:
+        return networks.canonical(keyword(value))
+    except ValueError:
+        return keyword(value)
+
+
 def _term_clause(body: Any) -> Q:
     name, value = _single_field("term", body)
     value, opts = _options("term", value, "value", {"case_insensitive"})
-    return _term(resolve_field(name), value, bool(opts.get("case_insensitive")))
+    return _term(resolve_field(name, allow_lists=True), value, bool(opts.get("case_insensitive")))
 
 
 def _terms(body: Any) -> Q:
     name, values = _single_field("terms", body)
     if not isinstance(values, list):
         raise QueryError("[terms] query requires an array of values", "parsing_exception")
-    fld = resolve_field(name)
+    fld = resolve_field(name, allow_lists=True)
     if fld.kind == "object":
         raise QueryError(f"Field [{fld.name}] can only be queried with [exists]")
+    if fld.kind == "list":
+        check_clause_count(len(values))  # an OR of one lookup per value
+        return any_of([_term(fld, value) for value in values])
     # One `IN (…)`, not an OR per value: SQLite parses no expression nested over 1,000 deep.
     if fld.kind == "json":
         return on_field(fld, In(fld.expression(), [keyword(value) for value in values]))
@@ -190,7 +204,7 @@ def _range(body: Any) -> Q:
 def _exists(body: Any) -> Q:
     if not isinstance(body, Mapping) or not isinstance(body.get("field"), str):
         raise QueryError("[exists] query requires [field]", "parsing_exception")
-    fld = resolve_field(body["field"], allow_bare_metadata=True)
+    fld = resolve_field(body["field"], allow_bare_metadata=True, allow_lists=True)
     if fld.kind == "object":
         return ~Q(metadata={})
     if fld.nullable:

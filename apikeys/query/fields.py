@@ -19,7 +19,7 @@ from apikeys.query.datemath import parse_date
 class Field:
     name: str
     column: str
-    kind: str  # keyword | date | boolean | json
+    kind: str  # keyword | date | boolean | json | list
     nullable: bool = False
 
     def expression(self):
@@ -43,13 +43,21 @@ FIELDS = {
     "rolled_from": Field("rolled_from", "rolled_from", "keyword", nullable=True),
     "rolled_to": Field("rolled_to", "rolled_to", "keyword", nullable=True),
 }
+# Ours: a key's network allowlist, a list of canonical CIDRs and addresses: a `term` finds keys listing one entry
+# (as written in the allowlist, whatever its spelling: `2001:DB8::/32` finds `2001:db8::/32`), `terms` any of
+# several, `exists` keys that have one. Neither sorted nor aggregated on.
+LIST_FIELDS = {"allowed_ips": Field("allowed_ips", "allowed_ips", "list", nullable=True)}
 _METADATA_PATH = re.compile(r"metadata\.([A-Za-z0-9@$\-][A-Za-z0-9_@$\-]*(\.[A-Za-z0-9_@$\-]+)*)")
 
 
-def resolve_field(name: Any, allow_bare_metadata: bool = False) -> Field:
+def resolve_field(name: Any, allow_bare_metadata: bool = False, allow_lists: bool = False) -> Field:
     if isinstance(name, str):
         if name in FIELDS:
             return FIELDS[name]
+        if name in LIST_FIELDS:
+            if allow_lists:
+                return LIST_FIELDS[name]
+            raise QueryError(f"Field [{name}] can only be queried with [term], [terms] or [exists]")
         if name == "metadata" and allow_bare_metadata:
             return Field("metadata", "metadata", "object", nullable=True)
         match = _METADATA_PATH.fullmatch(name)

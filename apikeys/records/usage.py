@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from apikeys.infra import fast_rows
 from apikeys.infra.deferred import after_response
-from apikeys.models import KeyUsage, KeyUsageDay
+from apikeys.models import ApiKey, KeyUsage, KeyUsageDay
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ class Refusal(models.TextChoices):
     WRONG_TYPE = "wrong_type", "Wrong type"
     OWNER_DISABLED = "owner_disabled", "Owner disabled"
     THROTTLED = "throttled", "Throttled"
+    MALFORMED = "malformed", "Malformed"
+    IP_NOT_ALLOWED = "ip_not_allowed", "IP not allowed"
 
 
 HOUR, DAY = 3600, 86_400
@@ -74,12 +76,22 @@ def flush() -> int:
     if not taken:
         return 0
     try:
-        store(taken)
+        store(_of_existing_keys(taken))
     except DatabaseError:
         with _lock:
             _pending.update(taken)
         raise
     return len(taken)
+
+
+def _of_existing_keys(counts: dict[tuple[str, int, str], int]) -> dict[tuple[str, int, str], int]:
+    """Malformed credentials are counted before anything is read, so their key ids are only claims: those of no
+    key are dropped here, after the response, so that a flood of made-up ids writes nothing."""
+    claimed = list({key_id for key_id, _, outcome in counts if outcome == Refusal.MALFORMED})
+    known: set[str] = set()
+    for start in range(0, len(claimed), 500):
+        known.update(ApiKey.objects.filter(pk__in=claimed[start : start + 500]).values_list("pk", flat=True))
+    return {count: n for count, n in counts.items() if count[2] != Refusal.MALFORMED or count[0] in known}
 
 
 def store(counts: dict[tuple[str, int, str], int]) -> None:

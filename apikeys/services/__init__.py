@@ -24,6 +24,7 @@ from apikeys.services.invalidate import (
     purge_api_keys,
     purge_if_due,
 )
+from apikeys.services.leaks import report_leaks
 from apikeys.services.reads import KeySelectors, check_limited_by, get_api_keys, key_usage, readable_keys
 from apikeys.services.roll import roll_api_key
 from apikeys.services.update import BulkUpdate, bulk_update_api_keys, update_api_key
@@ -73,6 +74,7 @@ __all__ = [
     "purge_api_keys",
     "purge_if_due",
     "readable_keys",
+    "report_leaks",
     "roll_api_key",
     "split_metadata",
     "update_api_key",

@@ -100,7 +100,7 @@ def clone_api_key(principal: Principal, body: Any) -> CreatedKey:
     except keys.MalformedApiKey as malformed:
         raise ApiError(f"invalid API key credential: {malformed}", error_type="status_exception") from malformed
     try:
-        source = authenticate_api_key(credential)
+        source = authenticate_api_key(credential, principal.client_address)
     except AuthenticationFailed as failure:
         if failure.refusal:  # counted in the source key's usage, as a refused request with it would be
             usage.count(failure.key_id, failure.refusal)
@@ -135,6 +135,7 @@ def _insert_clone(
         else request.expiration,
         role_descriptors=source.role_descriptors,
         metadata={**metadata, CLONED_FROM: source.id},
+        allowed_ips=source.allowed_ips,
     )
     created = insert_key(source.owner, key_request, limited_by, principal, audit.Action.CLONE, cloned_from=source.id)
     log.info("api key cloned id=%s from=%s by=%s", created.key.id, source.id, principal.user.username)

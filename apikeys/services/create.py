@@ -73,7 +73,7 @@ def insert_key(
     **details: Any,
 ) -> CreatedKey:
     """Write a key (its secret only hashed), audited as `action` with `details` (None: the caller audits it)."""
-    secret = keys.generate_secret()
+    secret = keys.generate_secret(settings.APIKEYS_SECRET_FORMAT)
     key = ApiKey.objects.create(
         id=keys.generate_id(),
         name=request.name,
@@ -90,6 +90,8 @@ def insert_key(
         access=request.access,
         certificate_identity=request.certificate_identity,
         rolled_from=rolled_from,
+        allowed_ips=request.allowed_ips,
+        secret_digest=keys.digest(secret) if keys.is_recognisable(secret) else None,
     )
     if action is not None:
         audit.record(

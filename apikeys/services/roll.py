@@ -13,6 +13,7 @@ from apikeys.access.permissions import Refusal, Refused, roll_refusal
 from apikeys.access.principals import Principal
 from apikeys.domain.durations import iso_timestamp, now_ms, parse_duration
 from apikeys.domain.errors import ValidationFailed
+from apikeys.domain.networks import parse_allowlist
 from apikeys.models import ApiKey, KeyType
 from apikeys.records import audit
 from apikeys.services.create import CreatedKey, insert_key
@@ -23,16 +24,22 @@ from apikeys.services.writes import keys_written
 
 log = logging.getLogger(__name__)
 
-ROLL_FIELDS = {"grace_period"}
+ROLL_FIELDS = {"grace_period", "allowed_ips"}
 DEFAULT_GRACE_PERIOD = "24h"
 MAX_GRACE_PERIOD = "30d"
+KEEP = object()  # a roll without `allowed_ips`: the successor keeps the old key's
 
 
-def parse_grace_period(body: Any) -> tuple[str, timedelta]:
-    """The grace period a roll request asks for (text and span): default 24 hours, at most 30 days."""
+def parse_roll(body: Any) -> tuple[str, timedelta, Any]:
+    """What a roll request asks for: the grace period (text and span: default 24 hours, at most 30 days) and
+    the successor's allowlist (`allowed_ips`: a list, empty for anywhere; absent or null: the old key's)."""
     body = require_object(body if body is not None else {}, "roll_api_key")
     reject_unknown_fields(body, ROLL_FIELDS, "roll_api_key")
-    text = body.get("grace_period")
+    allowed_ips = KEEP if body.get("allowed_ips") is None else parse_allowlist(body["allowed_ips"])
+    return *parse_grace_period(body.get("grace_period")), allowed_ips
+
+
+def parse_grace_period(text: Any) -> tuple[str, timedelta]:
     if text is None:
         text = DEFAULT_GRACE_PERIOD
     seconds = parse_duration(text, "grace_period")
@@ -48,7 +55,7 @@ def roll_api_key(principal: Principal, key_id: str, body: Any) -> CreatedKey:
     access (and certificate identity) and metadata, living as long as the key did (`successor_expiration`), its `limited_by` the owner's
     roles now; the old key expires at the earlier of its own expiration and now + grace. One transaction; a key
     is rolled at most once (the lock, and `rolled_from` being unique, see to it whatever races)."""
-    grace_text, grace = parse_grace_period(body)
+    grace_text, grace, allowed_ips = parse_roll(body)
     check_caller(principal, verb="roll")
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().filter(pk=key_id, owner=principal.user).first()
@@ -65,6 +72,7 @@ def roll_api_key(principal: Principal, key_id: str, body: Any) -> CreatedKey:
             type=key.type,
             access=key.access,
             certificate_identity=key.certificate_identity,
+            allowed_ips=key.allowed_ips if allowed_ips is KEEP else allowed_ips,
         )
         limited_by = principal.snapshot() if key.type == KeyType.REST else {}
         created = insert_key(principal.user, request, limited_by, principal, action=None, rolled_from=key.id)

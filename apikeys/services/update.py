@@ -38,6 +38,7 @@ UPDATED_FIELDS = [
     "limited_by",
     "access",
     "certificate_identity",
+    "allowed_ips",
 ]
 
 
@@ -74,6 +75,8 @@ def _apply_update(key: ApiKey, request: UpdateRequest, snapshot: dict[str, dict]
         key.managed = is_managed(key.metadata)
     if request.certificate_identity_given and request.certificate_identity != key.certificate_identity:
         key.certificate_identity, changed = request.certificate_identity, True
+    if request.allowed_ips_given and request.allowed_ips != key.allowed_ips:
+        key.allowed_ips, changed = request.allowed_ips, True
     if request.expiration_given:
         key.expiration, changed = request.expiration, True
     if snapshot != key.limited_by:

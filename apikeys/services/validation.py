@@ -11,13 +11,14 @@ from typing import Any
 
 from apikeys.domain.durations import now_ms, parse_duration
 from apikeys.domain.errors import ApiError, ParseFailed, ValidationFailed, reject_unknown
+from apikeys.domain.networks import parse_allowlist
 from apikeys.domain.privileges import cross_cluster, validate_role_descriptors
 from apikeys.models import KeyType
 from apikeys.services.lifetime import chosen_duration
 
 MAX_NAME_LENGTH = 256
-CREATE_FIELDS = {"name", "expiration", "role_descriptors", "metadata"}
-UPDATE_FIELDS = {"role_descriptors", "metadata", "expiration"}
+CREATE_FIELDS = {"name", "expiration", "role_descriptors", "metadata", "allowed_ips"}
+UPDATE_FIELDS = {"role_descriptors", "metadata", "expiration", "allowed_ips"}
 CROSS_CLUSTER_FIELDS = {"name", "expiration", "access", "metadata", "certificate_identity"}
 CROSS_CLUSTER_UPDATE_FIELDS = {"access", "metadata", "expiration", "certificate_identity"}
 
@@ -99,6 +100,7 @@ class KeyRequest:
     type: str = KeyType.REST
     access: dict[str, Any] = field(default_factory=dict)
     certificate_identity: str | None = None
+    allowed_ips: list[str] | None = None
 
 
 def parse_key_request(body: Any, what: str = "create_api_key") -> KeyRequest:
@@ -109,6 +111,7 @@ def parse_key_request(body: Any, what: str = "create_api_key") -> KeyRequest:
         expiration=validate_expiration(chosen_duration(body.get("expiration"))),
         role_descriptors=validate_descriptors(body.get("role_descriptors")),
         metadata=validate_metadata(body.get("metadata")),
+        allowed_ips=parse_allowlist(body.get("allowed_ips")),
     )
 
 
@@ -139,6 +142,9 @@ class UpdateRequest:
     # A cross-cluster key's: given (a pattern, or None to remove it) or absent (kept).
     certificate_identity: str | None = None
     certificate_identity_given: bool = False
+    # Given (a list; empty: anywhere) or absent (kept).
+    allowed_ips: list[str] | None = None
+    allowed_ips_given: bool = False
 
 
 def parse_update(body: Any, allowed: set[str] = UPDATE_FIELDS, what: str = "update_api_key") -> UpdateRequest:
@@ -151,6 +157,8 @@ def parse_update(body: Any, allowed: set[str] = UPDATE_FIELDS, what: str = "upda
         metadata=validate_metadata(body["metadata"]) if body.get("metadata") is not None else None,
         expiration=validate_expiration(chosen_duration(body.get("expiration"), creating=False)),
         expiration_given=body.get("expiration") is not None,
+        allowed_ips=parse_allowlist(body.get("allowed_ips")),
+        allowed_ips_given=body.get("allowed_ips") is not None,
     )
 
 
