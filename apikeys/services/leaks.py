@@ -75,7 +75,9 @@ def parse_reports(payload: bytes) -> list[LeakReport]:
         if not isinstance(report, dict) or not all(isinstance(report.get(name), str) for name in REPORT_FIELDS):
             raise ParseFailed(f"[{index}] must be an object with the strings [token], [type] and [url]")
         source = report.get("source")
-        parsed.append(LeakReport(report["token"], report["type"], report["url"], source if isinstance(source, str) else ""))
+        parsed.append(
+            LeakReport(report["token"], report["type"], report["url"], source if isinstance(source, str) else "")
+        )
     return parsed
 
 
