@@ -175,10 +175,14 @@ def test_it_documents_403_for_every_operation_and_why_where_no_privilege_is_chec
         ("/_security/user/_has_privileges", "get"),
         ("/_security/user/_has_privileges", "post"),
         ("/_security/user/_privileges", "get"),
+        ("/_security/api_key/_format", "get"),
+        ("/_security/api_key/_leaked", "post"),  # signed, not authenticated: no 403 at all
     }
-    assert {refusal(operation) for path, method, operation in operations(document) if (path, method) in unchecked} == {
-        "RestrictedByWorkflow"
-    }
+    leaked = ("/_security/api_key/_leaked", "post")
+    assert {
+        refusal(operation) for path, method, operation in operations(document) if (path, method) in unchecked - {leaked}
+    } == {"RestrictedByWorkflow"}
+    assert "403" not in document["paths"][leaked[0]][leaked[1]]["responses"]
 
 
 def test_it_defines_a_schema_for_every_body(document):
@@ -442,7 +446,12 @@ def test_our_extensions_and_only_they_are_marked_as_such():
         for method, operation in operations.items()
         if operation.get("x-extension")
     }
-    assert marked == {("/_security/api_key/{key_id}/_roll", "post"), ("/_security/api_key/{key_id}/_usage", "get")}
+    assert marked == {
+        ("/_security/api_key/{key_id}/_roll", "post"),
+        ("/_security/api_key/{key_id}/_usage", "get"),
+        ("/_security/api_key/_format", "get"),
+        ("/_security/api_key/_leaked", "post"),
+    }
     for path, method in marked:
         assert build_document()["paths"][path][method]["description"].startswith("Our extension:")
 

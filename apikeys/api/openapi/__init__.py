@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the JSON API, served at /openapi.json: every path of api_urls.py, with its
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
 shorthands and the answers every endpoint shares), `keys` (API key paths), `cross_cluster` (cross-cluster key
-paths), `query` (the query API), `extensions` (ours: roll, usage), `users`, `security` (everything else around
+paths), `query` (the query API), `extensions` (ours: roll, usage), `leaks` (ours: the secrets' format, leak reports, allowlists), `users`, `security` (everything else around
 them), `privileges` (the builtin privilege names and the caller's privileges), `role_mappings`. Every enum, default, limit and
 field name is read from the code that enforces it, so the document cannot say one thing while the server does
 another."""
@@ -14,6 +14,7 @@ from apikeys.api.openapi import (
     cross_cluster,
     extensions,
     keys,
+    leaks,
     parts,
     privileges,
     query,
@@ -43,6 +44,7 @@ def build_document() -> dict[str, Any]:
             **cross_cluster.paths(),
             **query.paths(),
             **extensions.paths(),
+            **leaks.paths(),
             **security.paths(),
             **users.paths(),
             **privileges.paths(),
@@ -54,6 +56,7 @@ def build_document() -> dict[str, Any]:
                 **cross_cluster.SCHEMAS,
                 **query.SCHEMAS,
                 **extensions.SCHEMAS,
+                **leaks.SCHEMAS,
                 **security.SCHEMAS,
                 **users.SCHEMAS,
                 **privileges.SCHEMAS,

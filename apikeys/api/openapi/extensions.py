@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from apikeys.api.openapi.keys import KEY_ID_PARAM, TAG
+from apikeys.api.openapi.leaks import ALLOWED_IPS
 from apikeys.api.openapi.parts import (
     DURATION,
     KEY_ID,
@@ -36,7 +37,8 @@ SCHEMAS: dict[str, Schema] = {
                     "default": DEFAULT_GRACE_PERIOD,
                     "description": f"How long the old key keeps working: `0s` (it stops now) to `{MAX_GRACE_PERIOD}`.",
                 }
-            )
+            ),
+            "allowed_ips": ALLOWED_IPS,
         }
     ),
     "UsageResponse": closed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apikeys.api.openapi.leaks import ALLOWED_IPS, ALLOWED_IPS_ANSWER, LEAKED
 from apikeys.api.openapi.parts import (
     DURATION,
     ERROR_CAUSE,
@@ -13,6 +14,7 @@ from apikeys.api.openapi.parts import (
     MILLIS,
     OBJECT,
     STRINGS,
+    TAG,
     Schema,
     answer,
     closed,
@@ -34,7 +36,6 @@ from apikeys.services.create import (
     SHARED_SECRET_SCHEME,
 )
 
-TAG = "API keys"
 API_KEY_PROPERTIES: dict[str, Schema] = {
     "id": KEY_ID,
     "name": {"type": "string"},
@@ -63,6 +64,8 @@ API_KEY_PROPERTIES: dict[str, Schema] = {
     "last_used": {**MILLIS, "description": "Epoch milliseconds; omitted when never recorded."},
     "rolled_from": {**KEY_ID, "description": "Ours: the key this one replaced (`_roll`); omitted otherwise."},
     "rolled_to": {**KEY_ID, "description": "Ours: the key that replaced this one (`_roll`); omitted otherwise."},
+    "allowed_ips": ALLOWED_IPS_ANSWER,
+    "leaked": LEAKED,
 }
 API_KEY_REQUIRED = (
     "id",
@@ -144,6 +147,7 @@ UPDATE_PROPERTIES: dict[str, Schema] = {
         }
     ),
     "expiration": UPDATE_EXPIRATION,
+    "allowed_ips": ALLOWED_IPS,
 }
 
 
@@ -155,6 +159,7 @@ SCHEMAS: dict[str, Schema] = {
             "expiration": CREATE_EXPIRATION,
             "role_descriptors": nullable(ref("RoleDescriptors")),
             "metadata": nullable({**OBJECT, "description": "Top-level keys may not start with `_`."}),
+            "allowed_ips": ALLOWED_IPS,
         },
         ("name",),
     ),

@@ -39,6 +39,7 @@ def closed(properties: dict[str, Schema], required: tuple[str, ...] = (), **extr
     return {**out, **extra}
 
 
+TAG = "API keys"
 STRINGS: Schema = {"type": "array", "items": {"type": "string"}}
 MILLIS: Schema = {"type": "integer", "description": "Epoch milliseconds."}
 OBJECT: Schema = {"type": "object"}
