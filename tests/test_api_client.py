@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from elasticsearch import AuthenticationException, BadRequestError, Elasticsearch, NotFoundError
 
+from apikeys.domain import keys
 from apikeys.domain.durations import epoch_millis, now_ms
 from apikeys.models import ApiKey, Role, User
 from tests.conftest import PASSWORD
@@ -36,7 +37,8 @@ def assert_created(answer) -> None:
         ["id", "name", "api_key", "encoded"],
         ["id", "name", "expiration", "api_key", "encoded"],
     )
-    assert len(answer["id"]) == 20 and len(answer["api_key"]) == 22
+    assert len(answer["id"]) == 20 and keys.SECRET_PATTERN.fullmatch(answer["api_key"])
+    assert keys.ENCODED_PATTERN.fullmatch(answer["encoded"])
     assert answer.meta.headers["x-elastic-product"] == "Elasticsearch"
 
 

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils.safestring import SafeString, mark_safe
 
 from apikeys import services
+from apikeys.console.allowlist import AllowlistField, allowlist_value
 from apikeys.console.jsontext import JsonProblem, line_of, parse_object
 from apikeys.domain.durations import parse_duration
 from apikeys.domain.errors import ApiError
@@ -69,6 +70,8 @@ def _editor_path(field: str, path: str) -> str:
 
 def json_field_value(field: str, text: str) -> Any:
     """Parse and validate one editor's text; raise JsonProblem pointing at the line to fix."""
+    if field == "allowed_ips":  # not JSON: one entry a line
+        return allowlist_value(text)
     data = parse_object(text)
     try:
         if field == "rules":
@@ -106,7 +109,7 @@ class JsonEditorsMixin:
             raise forms.ValidationError(f"{problem.message}{where}") from problem
 
 
-EDITORS = ("role_descriptors", "access", "metadata", "rules")
+EDITORS = ("role_descriptors", "access", "metadata", "rules", "allowed_ips")
 KEY_TYPES = [(KeyType.REST.value, "User API key"), (KeyType.CROSS_CLUSTER.value, "Cross-cluster API key")]
 
 
@@ -144,6 +147,7 @@ class CreateKeyForm(KeyNameMixin, JsonEditorsMixin, forms.Form):
     include_metadata = forms.BooleanField(required=False, label="Include metadata")
     metadata = JsonEditorField(editor="metadata", label="Metadata", initial="{}")
     certificate_identity = forms.CharField(required=False, strip=False, label="Certificate identity")
+    allowed_ips = AllowlistField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -204,6 +208,8 @@ class CreateKeyForm(KeyNameMixin, JsonEditorsMixin, forms.Form):
             body["expiration"] = f"{data['expire_amount']}{UNIT_SUFFIX[data['expire_unit'] or 'days']}"
         if data.get("include_metadata"):
             body["metadata"] = data["metadata"]
+        if data.get("allowed_ips") and not self.cross_cluster:
+            body["allowed_ips"] = data["allowed_ips"]
         return body
 
 
@@ -270,11 +276,14 @@ class UpdateKeyForm(JsonEditorsMixin, forms.Form):
     role_descriptors = JsonEditorField(editor="role_descriptors", label="Role descriptors")
     access = JsonEditorField(editor="access", label="Access")
     metadata = JsonEditorField(editor="metadata", label="Metadata")
+    allowed_ips = AllowlistField()
 
     def __init__(self, *args: Any, key_type: str = KeyType.REST, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.key_type = key_type
         del self.fields["role_descriptors" if key_type == KeyType.CROSS_CLUSTER else "access"]
+        if key_type == KeyType.CROSS_CLUSTER:
+            del self.fields["allowed_ips"]  # the API's allowlists are user keys' alone
 
     def clean_role_descriptors(self) -> Any:
         return self.clean_editor("role_descriptors")
@@ -288,7 +297,12 @@ class UpdateKeyForm(JsonEditorsMixin, forms.Form):
     def to_body(self) -> dict[str, Any]:
         if self.key_type == KeyType.CROSS_CLUSTER:
             return {"access": self.cleaned_data["access"], "metadata": self.cleaned_data["metadata"]}
-        return {"role_descriptors": self.cleaned_data["role_descriptors"], "metadata": self.cleaned_data["metadata"]}
+        data = self.cleaned_data
+        return {
+            "role_descriptors": data["role_descriptors"],
+            "metadata": data["metadata"],
+            "allowed_ips": data["allowed_ips"],
+        }
 
 
 class CheckPrivilegesForm(forms.Form):

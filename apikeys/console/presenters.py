@@ -106,6 +106,39 @@ def owner_badge(owner_enabled: bool) -> SafeString:
     return mark_safe("" if owner_enabled else f" {badge(OWNER_DISABLED, 'danger')}")
 
 
+# Beside the status of a key secret scanning reported: the badge links to where it was found.
+LEAKED = "Leaked"
+
+
+def _where_found(url: str, inner: str, css: str = "") -> str:
+    """A link to where a key was found, or the text alone when the URL is not http(s): a link runs what its
+    scheme says."""
+    css = f' class="{css}"' if css else ""
+    if not url.startswith(("https://", "http://")):
+        return f"<span{css}>{inner}</span>"
+    return f'<a{css} href="{html_text(url)}" rel="noopener noreferrer nofollow">{inner}</a>'
+
+
+def leaked_badge(leaked: dict[str, Any] | None) -> SafeString:
+    """The Leaked badge, linking to where the key was found (nothing for a key never reported)."""
+    if not leaked:
+        return mark_safe("")
+    url = str(leaked.get("url", ""))
+    hidden = f'<span class="visually-hidden"> (found at {html_text(url)})</span>'
+    return mark_safe(" " + _where_found(url, LEAKED + hidden, "badge danger"))
+
+
+def leaked_note(key: ApiKey) -> SafeString:
+    """What the key page says of a reported key, with where it was found (nothing for a key never reported)."""
+    if not key.leaked:
+        return mark_safe("")
+    url = str(key.leaked.get("url", ""))
+    done = "It was invalidated." if key.invalidated else "It still works: roll it or delete it now."
+    return mark_safe(
+        f"Secret scanning found this key in public and reported it. {done} Found at: {_where_found(url, html_text(url))}"
+    )
+
+
 def owner_disabled_note(key: ApiKey) -> str:
     return f"Its owner, {key.username}, is disabled: every request with this API key is refused until they are enabled."
 

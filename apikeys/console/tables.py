@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django_tables2.data import TableListData
 
 from apikeys.console.charts import sparkline
-from apikeys.console.presenters import badge, owner_badge, relative_time, status_of, type_badge
+from apikeys.console.presenters import badge, leaked_badge, owner_badge, relative_time, status_of, type_badge
 from apikeys.models import NATIVE_REALM, ApiKey
 from apikeys.readmodels.listing import DEFAULT_SORT, SORTS
 
@@ -150,7 +150,7 @@ class ApiKeyTable(tables.Table):
         return relative_time(key.creation, now=now)
 
     def cell_status(self, key: ApiKey, now: datetime) -> str:
-        return badge(*status_of(key, now)) + owner_badge(key.owner_enabled)
+        return badge(*status_of(key, now)) + owner_badge(key.owner_enabled) + leaked_badge(key.leaked)
 
     def cell_last_used(self, key: ApiKey, now: datetime) -> str:
         used = relative_time(key.last_used, now=now)

@@ -49,6 +49,7 @@ ROW_FIELDS = (
     "invalidated",
     "managed",
     "last_used",
+    "leaked",
 )
 ROW_ATTNAMES = [ApiKey._meta.get_field(name).attname for name in ROW_FIELDS]
 # Read with each row through the owner's primary key, so that a disabled owner's keys show it at no extra query.

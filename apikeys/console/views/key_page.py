@@ -15,10 +15,13 @@ from django.views.decorators.vary import vary_on_headers
 from apikeys import services
 from apikeys.access.permissions import Refused
 from apikeys.access.principals import Principal
+from apikeys.console.allowlist import allowlist_text
 from apikeys.console.forms import CheckPrivilegesForm, UpdateKeyForm, pretty
 from apikeys.console.pages import visible_key_or_404
 from apikeys.console.presenters import (
     USAGE_PERIODS,
+    leaked_badge,
+    leaked_note,
     owner_badge,
     owner_disabled_note,
     read_only_reason,
@@ -49,6 +52,7 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "access": pretty(key.access),
         # What the key's users wrote: the server's own keys (`_cloned_from`) cannot be written, and an update keeps them.
         "metadata": pretty(services.split_metadata(key.metadata)[0]),
+        "allowed_ips": allowlist_text(key.allowed_ips),
     }
     form = UpdateKeyForm(request.POST if request.method == "POST" else None, initial=initial, key_type=key.type)
     if request.method == "POST":
@@ -75,6 +79,8 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "status_tone": tone,
         "owner_badge": owner_badge(page.owner_enabled),
         "owner_disabled_note": None if page.owner_enabled else owner_disabled_note(key),
+        "leaked_badge": leaked_badge(key.leaked),
+        "leaked_note": leaked_note(key),
         "created": relative_time(key.creation),
         "last_used": relative_time(key.last_used),
         "effective_cluster": page.effective_cluster,
