@@ -14,7 +14,7 @@ from django.utils import timezone
 from apikeys.domain import durations
 from apikeys.domain.durations import epoch_millis
 from apikeys.domain.key_rules import ExpirationPassed, KeyStatus
-from apikeys.domain.privileges import RoleSet, key_role_sets
+from apikeys.domain.privileges import RoleSet, in_answer_order, key_role_sets
 
 NATIVE_REALM = "default_native"
 SERVICE_ACCOUNT_REALM = "_service_account"
@@ -211,11 +211,11 @@ class ApiKey(models.Model):
         out["realm"] = self.realm
         out["realm_type"] = realm_type(self.realm)
         out["metadata"] = self.metadata or {}
-        out["role_descriptors"] = self.role_descriptors or {}
+        out["role_descriptors"] = in_answer_order(self.role_descriptors or {})
         if self.type == KeyType.CROSS_CLUSTER:
             out["access"] = self.access
         elif with_limited_by:
-            out["limited_by"] = [self.limited_by or {}]
+            out["limited_by"] = [in_answer_order(self.limited_by or {})]
         if self.certificate_identity is not None:
             out["certificate_identity"] = self.certificate_identity
         if self.last_used is not None:

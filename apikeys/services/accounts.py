@@ -9,7 +9,7 @@ from django.db import transaction
 
 from apikeys.access.principals import Principal
 from apikeys.domain.errors import ApiError, ValidationFailed
-from apikeys.domain.privileges import RESERVED_ROLES, actions, validate_role_descriptor
+from apikeys.domain.privileges import RESERVED_ROLES, actions, in_answer_order, validate_role_descriptor
 from apikeys.models import Role
 from apikeys.records import audit
 
@@ -55,7 +55,7 @@ def delete_role(principal: Principal, name: str) -> bool:
 
 def role_descriptors(names: list[str] | None) -> dict[str, dict]:
     """Roles by name (every role when `names` is None), the built-in ones included."""
-    roles = {**RESERVED_ROLES, **{r.name: r.descriptor for r in Role.objects.all()}}
+    roles = {**RESERVED_ROLES, **in_answer_order({r.name: r.descriptor for r in Role.objects.all()})}
     if names is None:
         return dict(sorted(roles.items()))
     return {n: roles[n] for n in names if n in roles}

@@ -321,6 +321,33 @@ def normalize(descriptor: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# The order of a descriptor's fields in Elasticsearch's answers (`RoleDescriptor.toXContent`), as `normalize`
+# writes them. PostgreSQL's jsonb keeps an object's keys in its own order, so answers put them back in this one.
+FIELD_ORDER = (
+    "cluster",
+    "global",
+    "indices",
+    "applications",
+    "run_as",
+    "metadata",
+    "transient_metadata",
+    "remote_indices",
+    "remote_cluster",
+    "restriction",
+    "description",
+)
+
+
+def in_answer_order(descriptors: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Stored descriptors (role name -> normal form) with each one's fields in Elasticsearch's order (any field
+    that order does not know last, as stored)."""
+    return {name: dict(sorted(d.items(), key=_answer_position)) for name, d in descriptors.items()}
+
+
+def _answer_position(item: tuple[str, Any]) -> int:
+    return FIELD_ORDER.index(item[0]) if item[0] in FIELD_ORDER else len(FIELD_ORDER)
+
+
 def grants_nothing(descriptor: Mapping[str, Any]) -> bool:
     """True for a descriptor with no privileges and no restriction (what a derived API key must carry: ES's
     `RoleDescriptor.isEmpty`, but for metadata)."""
