@@ -87,6 +87,11 @@ class User(AbstractUser):
     def realm_type(self) -> str:
         return realm_type(self.realm)
 
+    @property
+    def audit_name(self) -> str:
+        """How the audit log names this user: the username, and the realm when it is an identity provider's."""
+        return f"{self.username} ({self.external_realm})" if self.external_realm else self.username
+
 
 class ApiKeyQuerySet(models.QuerySet):
     def with_status(self, status: KeyStatus, now: datetime | None = None) -> ApiKeyQuerySet:

@@ -10,7 +10,7 @@ import pytest
 
 from apikeys.access.principals import Principal
 from apikeys.models import ApiKey, AuditEvent, RoleMapping, User
-from apikeys.services import create_api_key
+from apikeys.services import create_api_key, invalidate_api_keys, update_api_key
 from tests.conftest import PASSWORD, basic, make_role
 from tests.faults.servers import free_port
 from tests.oidc.harness import running_provider, sign_in_over_http
@@ -173,9 +173,16 @@ def test_signing_out_ends_the_providers_session_too(client, sso):
     assert "_auth_user_id" not in client.session
 
 
-def test_the_audit_log_names_the_realm_of_a_provider_users_key(client, sso):
+def test_the_audit_log_names_the_realm_of_a_provider_user_for_everything_they_do(client, sso):
     sign_in(client, sso, "bob")
-    bob = User.objects.get(username="bob", external_realm="oidc1")
-    created = create_api_key(Principal.for_user(bob), {"name": "audited"})
-    event = AuditEvent.objects.get(action="create", key_id=created.key.id)
-    assert (event.actor, event.details["owner"], event.details["realm"]) == ("bob", "bob", "oidc1")
+    bob = Principal.for_user(User.objects.get(username="bob", external_realm="oidc1"))
+    created = create_api_key(bob, {"name": "audited"})
+    update_api_key(bob, created.key.id, {"metadata": {"team": "a"}})
+    invalidate_api_keys(bob, {"ids": [created.key.id], "owner": True})
+    events = AuditEvent.objects.filter(key_id=created.key.id).order_by("id")
+    assert [(e.action, e.actor) for e in events] == [
+        ("create", "bob (oidc1)"),
+        ("update", "bob (oidc1)"),
+        ("invalidate", "bob (oidc1)"),
+    ]
+    assert (events[0].details["owner"], events[0].details["realm"]) == ("bob", "oidc1")

@@ -32,12 +32,12 @@ def put_role(principal: Principal, name: str, body: Any) -> bool:
         _, created = Role.objects.update_or_create(name=name, defaults={"descriptor": descriptor})
         audit.record(
             audit.Action.ROLE_CHANGE,
-            principal.user.username,
+            principal.user.audit_name,
             target=name,
             client_address=principal.client_address,
             created=created,
         )
-    log.info("role %s name=%s by=%s", "created" if created else "updated", name, principal.user.username)
+    log.info("role %s name=%s by=%s", "created" if created else "updated", name, principal.user.audit_name)
     return created
 
 
@@ -48,7 +48,10 @@ def delete_role(principal: Principal, name: str) -> bool:
         deleted, _ = Role.objects.filter(name=name).delete()
         if deleted:
             audit.record(
-                audit.Action.ROLE_DELETE, principal.user.username, target=name, client_address=principal.client_address
+                audit.Action.ROLE_DELETE,
+                principal.user.audit_name,
+                target=name,
+                client_address=principal.client_address,
             )
     return bool(deleted)
 

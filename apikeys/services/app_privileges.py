@@ -111,12 +111,12 @@ def put_privileges(principal: Principal, body: Any) -> dict[str, dict[str, dict[
             answer.setdefault(application, {})[name] = {"created": created}
             audit.record(
                 audit.Action.PRIVILEGE_CHANGE,
-                principal.user.username,
+                principal.user.audit_name,
                 target=f"{application}:{name}",
                 client_address=principal.client_address,
                 created=created,
             )
-    log.info("application privileges written count=%d by=%s", sum(map(len, answer.values())), principal.user.username)
+    log.info("application privileges written count=%d by=%s", sum(map(len, answer.values())), principal.user.audit_name)
     return answer
 
 
@@ -147,7 +147,7 @@ def delete_privileges(
         for name in sorted(existing):
             audit.record(
                 audit.Action.PRIVILEGE_DELETE,
-                principal.user.username,
+                principal.user.audit_name,
                 target=f"{application}:{name}",
                 client_address=principal.client_address,
             )

@@ -96,7 +96,7 @@ def insert_key(
     if action is not None:
         audit.record(
             action,
-            actor=by.user.username if by else "system",
+            actor=by.user.audit_name if by else "system",
             key_id=key.id,
             target=key.name,
             client_address=by.client_address if by else None,

@@ -132,7 +132,7 @@ def invalidate_keys(scope: QuerySet, ids: list[str] | None, principal: Principal
         if outcome.invalidated:
             audit.record_many(
                 audit.Action.INVALIDATE,
-                principal.user.username,
+                principal.user.audit_name,
                 [(i, names[i]) for i in outcome.invalidated],
                 principal.client_address,
             )

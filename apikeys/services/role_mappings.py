@@ -25,12 +25,12 @@ def put_role_mapping(principal: Principal, name: str, body: Any) -> bool:
         _, created = RoleMapping.objects.update_or_create(name=name, defaults=stored)
         audit.record(
             audit.Action.ROLE_MAPPING_CHANGE,
-            principal.user.username,
+            principal.user.audit_name,
             target=name,
             client_address=principal.client_address,
             created=created,
         )
-    log.info("role mapping %s name=%s by=%s", "created" if created else "updated", name, principal.user.username)
+    log.info("role mapping %s name=%s by=%s", "created" if created else "updated", name, principal.user.audit_name)
     return created
 
 
@@ -41,7 +41,7 @@ def delete_role_mapping(principal: Principal, name: str) -> bool:
         if deleted:
             audit.record(
                 audit.Action.ROLE_MAPPING_DELETE,
-                principal.user.username,
+                principal.user.audit_name,
                 target=name,
                 client_address=principal.client_address,
             )

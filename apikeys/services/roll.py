@@ -82,7 +82,7 @@ def roll_api_key(principal: Principal, key_id: str, body: Any) -> CreatedKey:
         key.save(update_fields=["expiration", "rolled_to"])
         audit.record(
             audit.Action.ROLL,
-            actor=principal.user.username,
+            actor=principal.user.audit_name,
             key_id=key.id,
             target=key.name,
             client_address=principal.client_address,

@@ -85,9 +85,9 @@ def create_token(principal: Principal, body: Any) -> dict[str, Any]:
             user, principal.user.username, grant_type, with_refresh=grant_type != "client_credentials"
         )
         audit.record(
-            action, actor=principal.user.username, target=user.username, client_address=principal.client_address
+            action, actor=principal.user.audit_name, target=user.username, client_address=principal.client_address
         )
-    log.info("token issued grant_type=%s user=%s by=%s", grant_type, user.username, principal.user.username)
+    log.info("token issued grant_type=%s user=%s by=%s", grant_type, user.username, principal.user.audit_name)
     out: dict[str, Any] = {
         "access_token": access,
         "type": "Bearer",
@@ -170,7 +170,7 @@ def invalidate_tokens(principal: Principal, body: Any) -> dict[str, Any]:
         if newly:
             audit.record(
                 audit.Action.TOKEN_INVALIDATE,
-                actor=principal.user.username,
+                actor=principal.user.audit_name,
                 target=username or realm or "",
                 client_address=principal.client_address,
                 count=len(newly),

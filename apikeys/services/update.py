@@ -98,7 +98,7 @@ def update_api_key(principal: Principal, key_id: str, body: Any, kind: str = Key
             key.save(update_fields=UPDATED_FIELDS)
             audit.record(
                 audit.Action.UPDATE,
-                actor=principal.user.username,
+                actor=principal.user.audit_name,
                 key_id=key.id,
                 target=key.name,
                 client_address=principal.client_address,
@@ -150,7 +150,7 @@ def bulk_update_api_keys(principal: Principal, body: Any) -> BulkUpdate:
             ApiKey.objects.bulk_update(changed_keys, UPDATED_FIELDS, batch_size=BULK_UPDATE_BATCH)
             audit.record_many(
                 audit.Action.UPDATE,
-                principal.user.username,
+                principal.user.audit_name,
                 [(k.id, k.name) for k in changed_keys],
                 principal.client_address,
             )

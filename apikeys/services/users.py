@@ -225,7 +225,7 @@ def delete_user(principal: Principal, username: str) -> bool:
         if deleted:
             audit.record(
                 audit.Action.USER_DELETE,
-                principal.user.username,
+                principal.user.audit_name,
                 target=username,
                 client_address=principal.client_address,
             )
@@ -242,7 +242,7 @@ def _native_user(username: str) -> User | None:
 def _audit(principal: Principal, username: str, **details: Any) -> None:
     audit.record(
         audit.Action.USER_CHANGE,
-        principal.user.username,
+        principal.user.audit_name,
         target=username,
         client_address=principal.client_address,
         **details,
