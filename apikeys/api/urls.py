@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apikeys.api import keys, openapi_view, security
+from apikeys.api import keys, openapi_view, operations, security
 
 urlpatterns = [
     path("_security/api_key", keys.api_key_view),
@@ -26,4 +26,7 @@ urlpatterns = [
     path("_security/privilege/<str:application>", security.application_privileges_view),
     path("_security/privilege/<str:application>/<str:name>", security.privilege_view),
     path("openapi.json", openapi_view),
+    path("metrics", operations.metrics_view),
+    path("healthz", operations.healthz_view),
+    path("readyz", operations.readyz_view),
 ]

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
-from apikeys.infra import fast_rows
+from apikeys.infra import fast_rows, metrics
 from apikeys.infra.deferred import after_response
 from apikeys.models import KeyUsage, KeyUsageDay
 
@@ -54,6 +54,7 @@ def count(key_id: str, outcome: str) -> None:
     hour = int(time.time()) // HOUR * HOUR
     with _lock:
         _pending[(key_id, hour, outcome)] += 1
+        metrics.USAGE_BACKLOG.inc()
         due = (
             not _state["scheduled"] and time.monotonic() - _state["last_flush"] >= settings.APIKEYS_USAGE_FLUSH_SECONDS
         )
@@ -79,6 +80,7 @@ def flush() -> int:
         with _lock:
             _pending.update(taken)
         raise
+    metrics.USAGE_BACKLOG.dec(sum(taken.values()))
     return len(taken)
 
 

@@ -1,14 +1,14 @@
 """The OpenAPI 3.1 document of the JSON API, served at /openapi.json: every path of api_urls.py, with its
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
 shorthands and the answers every endpoint shares), `keys` (API key paths), `query` (the query API), `extensions`
-(ours: roll, usage), `security` (everything around them). Every enum, default, limit and field name is read from
+(ours: roll, usage), `security` (everything around them), `operations` (ours: metrics, health checks). Every enum, default, limit and field name is read from
 the code that enforces it, so the document cannot say one thing while the server does another."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apikeys.api.openapi import extensions, keys, parts, query, security
+from apikeys.api.openapi import extensions, keys, operations, parts, query, security
 from apikeys.api.openapi.parts import PRODUCT_HEADER_NAME, PRODUCT_NAME
 
 
@@ -22,10 +22,20 @@ def build_document() -> dict[str, Any]:
             f"and users. Every answer carries `{PRODUCT_HEADER_NAME}: {PRODUCT_NAME}`.",
         },
         "security": [{"ApiKey": []}, {"basic": []}, {"bearer": []}],
-        "tags": [{"name": name} for name in ("API keys", "Authentication", "Roles", "Users", "Application privileges")],
-        "paths": {**keys.paths(), **query.paths(), **extensions.paths(), **security.paths()},
+        "tags": [
+            {"name": name}
+            for name in ("API keys", "Authentication", "Roles", "Users", "Application privileges", operations.TAG)
+        ],
+        "paths": {**keys.paths(), **query.paths(), **extensions.paths(), **security.paths(), **operations.paths()},
         "components": {
-            "schemas": {**keys.SCHEMAS, **query.SCHEMAS, **extensions.SCHEMAS, **security.SCHEMAS, **parts.SCHEMAS},
+            "schemas": {
+                **keys.SCHEMAS,
+                **query.SCHEMAS,
+                **extensions.SCHEMAS,
+                **security.SCHEMAS,
+                **operations.SCHEMAS,
+                **parts.SCHEMAS,
+            },
             "responses": parts.RESPONSES,
             "parameters": parts.PARAMETERS,
             "headers": {
