@@ -131,6 +131,7 @@ NO_BULK_DELETE = {
     "unused": "Only administrators can delete all unused API keys",
 }
 NO_AUDIT_PRIVILEGE = "Only administrators can read the audit log"
+UNKNOWN_EXPORT_FORMAT = "The audit log can be exported as format=ndjson or format=csv"
 
 
 def read_only_reason(refusal: Refusal | None, key: ApiKey) -> str | None:

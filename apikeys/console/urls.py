@@ -10,6 +10,7 @@ urlpatterns = [
     path("api-keys/validate/", views.validate_json, name="validate_json"),
     path("api-keys/delete/", views.delete_keys, name="delete_keys"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("audit/export/", views.audit_export, name="audit_export"),
     path("api-keys/<str:key_id>/", views.key_detail, name="key_detail"),
     path("api-keys/<str:key_id>/check/", views.check_privileges, name="check_privileges"),
     path("api-keys/<str:key_id>/roll/", views.roll_key, name="roll_key"),

@@ -1,7 +1,7 @@
 """Console views: thin – parse a form, call one service or read model, render a page or an htmx fragment (what
 they share: `console/pages.py`; how they say things: `console/presenters.py`). `sign_in`, `key_list` (the list and deleting), `create`, `key_page`, `roll`, `audit`."""
 
-from apikeys.console.views.audit import audit_log
+from apikeys.console.views.audit import audit_export, audit_log
 from apikeys.console.views.create import create_key, validate_json
 from apikeys.console.views.key_list import delete_keys, key_list
 from apikeys.console.views.key_page import check_privileges, key_detail
@@ -10,6 +10,7 @@ from apikeys.console.views.sign_in import SignInView
 
 __all__ = [
     "SignInView",
+    "audit_export",
     "audit_log",
     "check_privileges",
     "create_key",
