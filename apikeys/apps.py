@@ -7,6 +7,9 @@ class ApikeysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import logging
+
+        from django.conf import settings
         from django.core import checks, signals
         from django.db.models.signals import post_migrate
 
@@ -18,6 +21,11 @@ class ApikeysConfig(AppConfig):
         post_migrate.connect(planner.refresh_after_migrate, sender=self, dispatch_uid="apikeys-statistics")
         checks.register(lifetime_policy_check)
         checks.register(operations_check)
+        if settings.LOG_FORMAT == "json":
+            logging.captureWarnings(True)  # Python's warnings are written raw to standard error otherwise
+            # What no JSON line shows, not worked out for each record (the logging HOWTO's "Optimization").
+            logging._srcfile = None
+            logging.logThreads = logging.logMultiprocessing = False
 
 
 def lifetime_policy_check(app_configs, **kwargs) -> list:

@@ -82,3 +82,8 @@ def boolean(name: str, default: bool) -> bool:
 def comma_list(name: str, default: str) -> list[str]:
     """Comma-separated words, each stripped; empty items are dropped."""
     return [item.strip() for item in string(name, default).split(",") if item.strip()]
+
+
+def export(name: str, value: str) -> None:
+    """Set a variable for what reads it itself: a library (prometheus-client) and the processes started after."""
+    os.environ[name] = value

@@ -11,8 +11,9 @@ import re
 
 import pytest
 from django.test import Client
+from pythonjsonlogger.json import JsonFormatter as LibraryJsonFormatter
 
-from config.logs import JSON_FORMATTER
+from config.logs import FIELDS, JSON_FORMATTER, JsonFormatter
 from tests.conftest import PASSWORD, apikey_header, basic, new_key
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -155,3 +156,14 @@ def test_the_default_text_log_writes_no_line_per_request(client, db, caplog, set
     caplog.set_level(logging.INFO)
     client.get("/healthz")
     assert [r for r in caplog.records if r.name == "apikeys.request"] == []
+
+
+def test_the_request_lines_shortcut_writes_what_python_json_logger_writes():
+    kwargs = {name: value for name, value in JSON_FORMATTER.items() if name != "()"}
+    formatter = JsonFormatter(**kwargs)
+    fields = {"request_id": "r", "method": "GET", "status": 200, "duration_ms": 1.5, "key_id": "", "client": None}
+    fast, plain = (logging.LogRecord("apikeys.request", logging.INFO, __file__, 1, "request", None, None) for _ in "ab")
+    plain.created = fast.created
+    setattr(fast, FIELDS, fields)
+    plain.__dict__.update(fields)
+    assert json.loads(formatter.format(fast)) == json.loads(LibraryJsonFormatter.format(formatter, plain))

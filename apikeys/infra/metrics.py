@@ -13,8 +13,10 @@ read when scraped (`State`, from `readmodels.operations`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -70,12 +72,28 @@ USAGE_BACKLOG = Gauge(
 
 # The Authorization header's outcome, kept on the request for its log line: (credential, key id, username).
 CALLER_ATTRIBUTE = "apikeys_caller"
+# The usage backlog is published at most this often (and exactly at each flush and scrape): a request pays for a
+# write to the shared file only now and then.
+BACKLOG_EVERY_SECONDS = 1.0
+
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+_backlog_published = {"at": -BACKLOG_EVERY_SECONDS}
+
+
+def _child(metric: Counter | Histogram, *labels: str) -> Any:
+    """`metric.labels(*labels)`, remembered: prometheus-client checks and converts them on every call, which cost a
+    request more than the count itself. The label sets are few (see above)."""
+    key = (id(metric), labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
 
 
 def authenticated(request: HttpRequest, scheme: str, key_id: str, username: str, reason: str = "") -> None:
     """Count one authentication of the JSON API (`reason` empty: it succeeded) and keep who called for the log."""
     credential = CREDENTIALS.get(scheme, NO_CREDENTIAL)
-    AUTHENTICATIONS.labels(credential, "refused" if reason else "success", reason).inc()
+    _child(AUTHENTICATIONS, credential, "refused" if reason else "success", str(reason)).inc()
     setattr(request, CALLER_ATTRIBUTE, (credential, key_id, username))
 
 
@@ -85,8 +103,16 @@ def database_unavailable() -> None:
 
 def request_answered(surface: str, endpoint: str, method: str, status: int, seconds: float) -> None:
     method = method if method in METHODS else "other"  # a method is whatever the client sends
-    HTTP_REQUESTS.labels(surface, endpoint, method, str(status)).inc()
-    HTTP_DURATION.labels(surface, endpoint, method).observe(seconds)
+    _child(HTTP_REQUESTS, surface, endpoint, method, str(status)).inc()
+    _child(HTTP_DURATION, surface, endpoint, method).observe(seconds)
+
+
+def usage_backlog(held: int, at_once: bool = False) -> None:
+    """This process's usage counts not yet written: published now if `at_once`, else if a second has passed."""
+    moment = time.monotonic()
+    if at_once or moment - _backlog_published["at"] >= BACKLOG_EVERY_SECONDS:
+        _backlog_published["at"] = moment
+        USAGE_BACKLOG.set(held)
 
 
 # --- What a scrape reads -----------------------------------------------------------------------------------------

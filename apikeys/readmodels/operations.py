@@ -16,6 +16,7 @@ from apikeys.domain.key_rules import KeyStatus, expiring_soon
 from apikeys.infra import caching, metrics
 from apikeys.infra.outages import is_outage
 from apikeys.models import ApiKey, AuditOutbox, Heartbeat, KeyType
+from apikeys.records import usage
 
 
 def key_counts() -> tuple[dict[tuple[str, str], int], int]:
@@ -39,6 +40,7 @@ def key_counts() -> tuple[dict[tuple[str, str], int], int]:
 def snapshot() -> metrics.State:
     """The estate now (key counts at most `APIKEYS_METRICS_STATE_SECONDS` old). While the database is away, only
     what needs none of it, and the outage counted."""
+    usage.held()  # this process's backlog exactly (the others' as they last published it)
     cache_up = caching.shared_cache_state() != "down"
     try:
         keys, soon = caching.remembered(caching.METRICS_STATE, settings.APIKEYS_METRICS_STATE_SECONDS, key_counts)
