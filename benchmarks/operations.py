@@ -24,20 +24,7 @@ from apikeys.access.principals import Principal
 from apikeys.domain.privileges import validate_role_descriptor
 from apikeys.infra import metrics
 from apikeys.models import Role, User
-from benchmarks.measure import (
-    Outcome,
-    WsgiCaller,
-    backend_label,
-    expecting,
-    heading,
-    ms,
-    note,
-    ratio,
-    record,
-    side_by_side,
-    table,
-    timed,
-)
+from benchmarks import measure
 
 AUTHENTICATE = "/_security/_authenticate"
 TARGET = 1.10
@@ -76,30 +63,30 @@ def main() -> None:
     created = services.create_api_key(Principal.for_user(owner), {"name": "bench-operations"})
     headers = {"Authorization": f"ApiKey {created.encoded}"}
 
-    on = expecting(WsgiCaller(WSGIHandler()), 200, AUTHENTICATE, headers)
+    on = measure.expecting(measure.WsgiCaller(WSGIHandler()), 200, AUTHENTICATE, headers)
     with override_settings(MIDDLEWARE=[name for name in settings.MIDDLEWARE if name != MIDDLEWARE]):
-        off = without_operations(expecting(WsgiCaller(WSGIHandler()), 200, AUTHENTICATE, headers))
+        off = without_operations(measure.expecting(measure.WsgiCaller(WSGIHandler()), 200, AUTHENTICATE, headers))
 
-    backend = backend_label()
-    measured = side_by_side(timed(on), timed(off), budget_seconds=BUDGET_SECONDS)
+    backend = measure.backend_label()
+    measured = measure.side_by_side(measure.timed(on), measure.timed(off), budget_seconds=BUDGET_SECONDS)
     case = "ssha256 verified 200: metrics + JSON request log on vs off"
-    outcome = record(Outcome("1c", backend, case, measured.ratio, TARGET))
-    heading(f"Figure 1c — the operator's view on vs off, warm verification, in-process WSGI ({backend})")
-    table(
+    outcome = measure.record(measure.Outcome("1c", backend, case, measured.ratio, TARGET))
+    measure.heading(f"Figure 1c — the operator's view on vs off, warm verification, in-process WSGI ({backend})")
+    measure.table(
         ["A vs B", "A ms", "B ms", "A / B", "target", "result", "rounds"],
         [
             [
                 case,
-                ms(measured.a_median),
-                ms(measured.b_median),
-                ratio(measured.ratio),
+                measure.ms(measured.a_median),
+                measure.ms(measured.b_median),
+                measure.ratio(measured.ratio),
                 f"≤ {TARGET:g}×",
                 outcome.verdict,
                 measured.rounds,
             ]
         ],
     )
-    note(
+    measure.note(
         "On: the request middleware (request id, `apikeys_http_requests_total` and its histogram, one JSON line per "
         "request written to the log file) and the authentication and usage-backlog counts, with prometheus-client "
         "in multiprocess mode (its counts written to files in `PROMETHEUS_MULTIPROC_DIR`, as under gunicorn). Off: "
