@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 
 from apikeys.models import AuditEvent, AuditOutbox
@@ -159,8 +159,11 @@ def test_one_sender_at_a_time(receiver, alice):
 
 
 def _deliver_elsewhere():
-    with audit_delivery._one_sender() as mine:
-        return mine or None
+    try:
+        with audit_delivery._one_sender() as mine:
+            return mine or None
+    finally:
+        connection.close()  # this thread's own
 
 
 # --- The command and the page --------------------------------------------------------------------------------

@@ -86,9 +86,10 @@ def record(
 
 def record_many(action: str, actor: str, keys: Iterable[tuple[str, str]], client_address: str | None = None) -> None:
     """One event per (key id, key name), written set-based: invalidating 10,000 keys stays one quick step
-    (PostgreSQL: COPY, a quarter of the time of multi-row INSERTs; elsewhere multi-row INSERTs)."""
+    (PostgreSQL: COPY, a quarter of the time of multi-row INSERTs; elsewhere multi-row INSERTs). While a webhook is
+    configured the events' ids are needed for their outbox rows: the ORM's INSERT ... RETURNING, in batches."""
     moment = timezone.now()
-    if webhook_configured():  # the events' ids are needed: the ORM's INSERT ... RETURNING, not COPY
+    if webhook_configured():
         events = [
             AuditEvent(
                 timestamp=moment,

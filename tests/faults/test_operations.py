@@ -36,7 +36,9 @@ def authenticate(url: str, encoded: str, times: int) -> list[int]:
     return [request(url + "/_security/_authenticate", auth=f"ApiKey {encoded}")[0] for _ in range(times)]
 
 
-def test_metrics_of_every_worker_add_up_and_the_json_log_is_json_to_the_last_line(start_app, sqlite_url, tmp_path):
+def test_metrics_of_every_worker_add_up_and_the_json_log_is_json_to_the_last_line(
+    start_app, sqlite_url, tmp_path, figures
+):
     folder = tmp_path / "metrics"
     folder.mkdir()
     (folder / "counter_1.db").write_bytes(b"left by an earlier run")  # emptied at start
@@ -64,9 +66,12 @@ def test_metrics_of_every_worker_add_up_and_the_json_log_is_json_to_the_last_lin
     assert len(requests) >= 1 + 17 + 4
     assert all(len(record["request_id"]) == 32 for record in requests)
     assert key["encoded"] not in "\n".join(lines) and key["api_key"] not in "\n".join(lines)
+    figures.update(requests=17, workers_counted=len(written_by), log_lines=len(lines), lines_not_json=0)
 
 
-def test_readyz_turns_503_while_postgres_is_stopped_and_ready_again_once_it_is_back(start_app, postgres, postgres_url):
+def test_readyz_turns_503_while_postgres_is_stopped_and_ready_again_once_it_is_back(
+    start_app, postgres, postgres_url, figures
+):
     app = start_app(postgres_url, APIKEYS_READY_TIMEOUT_SECONDS="1")
     status, _, body = request(app.url + "/readyz")
     assert (status, body) == (200, {"status": "ready", "database": "up", "cache": "local"})
@@ -78,7 +83,8 @@ def test_readyz_turns_503_while_postgres_is_stopped_and_ready_again_once_it_is_b
         assert request(app.url + "/healthz")[0] == 200  # alive, only not ready
     finally:
         postgres.start()
-    wait_until(lambda: request(app.url + "/readyz")[0] == 200, 10, "/readyz to answer 200 again")
+    recovered = wait_until(lambda: request(app.url + "/readyz")[0] == 200, 10, "/readyz to answer 200 again")
+    figures.update(ready_while_away=False, ready_again_seconds=round(recovered, 2))
 
 
 def stored_event_ids(database_url: str) -> list[int]:
@@ -91,7 +97,7 @@ def outbox_size(database_url: str) -> int:
         return db.execute("SELECT COUNT(*) FROM apikeys_auditoutbox").fetchone()[0]
 
 
-def test_the_webhook_gets_every_event_once_in_order_across_an_outage_and_killed_workers(start_app, sqlite_url):
+def test_the_webhook_gets_every_event_once_in_order_across_an_outage_and_killed_workers(start_app, sqlite_url, figures):
     receiver = WebhookReceiver(SECRET)  # down: nothing listens on its port yet
     app = start_app(
         sqlite_url,
@@ -124,3 +130,4 @@ def test_the_webhook_gets_every_event_once_in_order_across_an_outage_and_killed_
     assert len(receiver.taken) > len(every)  # the batch taken when its sender died came again
     assert receiver.bad_signatures == 0
     wait_until(lambda: outbox_size(sqlite_url) == 0, 10, "the outbox to empty")
+    figures.update(events=len(every), posts=len(receiver.statuses), repeats=len(receiver.taken) - len(every), lost=0)
