@@ -55,6 +55,8 @@ def test_metrics_of_every_worker_add_up_and_the_json_log_is_json_to_the_last_lin
 
     for _ in range(4):  # whichever worker answers the scrape, the same sums
         assert authentications(app.url) == {("success", ""): 12, ("refused", "wrong_secret"): 5}
+    text = request(app.url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})[2]
+    assert "process_resident_memory_bytes" in text and "python_gc_objects_collected_total" in text
     written_by = {int(path.stem.rsplit("_", 1)[1]) for path in folder.glob("counter_*.db")}
     assert set(first_workers) <= written_by and len(written_by) >= 3
 
