@@ -29,12 +29,13 @@ run: install
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --nostatic
 
 # Production: gunicorn with $(WEB_CONCURRENCY) workers; set DATABASE_URL, REDIS_URL and DJANGO_SECRET_KEY.
+# config/gunicorn.py: the workers' metrics added up, the audit webhook's sender, the access log (LOG_FORMAT).
 WEB_CONCURRENCY ?= 4
 serve: install
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py collectstatic --noinput -v 0
-	$(VENV)/bin/gunicorn config.wsgi --workers $(WEB_CONCURRENCY) --bind $${BIND:-127.0.0.1:$(PORT)} \
-		--access-logfile - --max-requests 10000 --max-requests-jitter 1000
+	$(VENV)/bin/gunicorn config.wsgi --config config/gunicorn.py --workers $(WEB_CONCURRENCY) \
+		--bind $${BIND:-127.0.0.1:$(PORT)} --max-requests 10000 --max-requests-jitter 1000
 
 # A Chromium for the browser tests: $CHROMIUM_PATH, else Debian's, else Playwright's own.
 chromium: install-test

@@ -7,6 +7,9 @@ class ApikeysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import logging
+
+        from django.conf import settings
         from django.core import checks, signals
         from django.db.models.signals import post_migrate
 
@@ -17,6 +20,12 @@ class ApikeysConfig(AppConfig):
         post_migrate.connect(triggers.ensure_after_migrate, sender=self, dispatch_uid="apikeys-owner-counts")
         post_migrate.connect(planner.refresh_after_migrate, sender=self, dispatch_uid="apikeys-statistics")
         checks.register(lifetime_policy_check)
+        checks.register(operations_check)
+        if settings.LOG_FORMAT == "json":
+            logging.captureWarnings(True)  # Python's warnings are written raw to standard error otherwise
+            # What no JSON line shows, not worked out for each record (the logging HOWTO's "Optimization").
+            logging._srcfile = None
+            logging.logThreads = logging.logMultiprocessing = False
 
 
 def lifetime_policy_check(app_configs, **kwargs) -> list:
@@ -31,3 +40,22 @@ def lifetime_policy_check(app_configs, **kwargs) -> list:
     except ImproperlyConfigured as error:
         return [checks.Error(str(error), id="apikeys.E001")]
     return []
+
+
+def operations_check(app_configs, **kwargs) -> list:
+    """A webhook nobody can verify, or a metrics folder that is not there, stops the server starting (rather than
+    failing each request that counts)."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.core import checks
+
+    errors = []
+    if settings.APIKEYS_AUDIT_WEBHOOK_URL and not settings.APIKEYS_AUDIT_WEBHOOK_SECRET:
+        errors.append(
+            checks.Error("APIKEYS_AUDIT_WEBHOOK_URL is set without APIKEYS_AUDIT_WEBHOOK_SECRET", id="apikeys.E002")
+        )
+    folder = settings.PROMETHEUS_MULTIPROC_DIR
+    if folder and not Path(folder).is_dir():
+        errors.append(checks.Error(f"PROMETHEUS_MULTIPROC_DIR={folder!r} is not a folder", id="apikeys.E003"))
+    return errors

@@ -396,3 +396,26 @@ class RoleMapping(models.Model):
             "rules": self.rules,
             "metadata": self.metadata,
         }
+
+
+class AuditOutbox(models.Model):
+    """An audit event waiting to be sent to the webhook (`APIKEYS_AUDIT_WEBHOOK_URL`): written in the transaction
+    that writes the event, deleted once the receiver has taken it. Events leave in the order of their ids."""
+
+    event = models.OneToOneField(AuditEvent, on_delete=models.CASCADE, primary_key=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"audit event {self.event_id} waiting"
+
+
+class Heartbeat(models.Model):
+    """When a job that runs outside requests last finished well (`purge`): what the metrics report, whichever
+    process ran it (a cron job's `manage.py`, a worker)."""
+
+    PURGE = "purge"  # the retention purge (`services.purge_api_keys`)
+
+    name = models.CharField(max_length=64, primary_key=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

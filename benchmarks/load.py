@@ -158,7 +158,7 @@ def gunicorn(workers: int, log_path: Path) -> Iterator[Server]:
     port = running.port
     command = [
         *(sys.executable, "-m", "gunicorn", "config.wsgi"),
-        *("--workers", str(workers), "--bind", f"{HOST}:{port}", "--access-logfile", "-"),
+        *("--config", "config/gunicorn.py", "--workers", str(workers), "--bind", f"{HOST}:{port}"),
         *("--max-requests", "10000", "--max-requests-jitter", "1000"),
     ]
     server_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}

@@ -138,6 +138,21 @@ class WsgiCaller:
         return int(status[0].split(" ", 1)[0]), content
 
 
+class UnexpectedAnswer(RuntimeError):
+    pass
+
+
+def expecting(caller: WsgiCaller, status: int, url: str, headers: Mapping[str, str]) -> Callable[[], None]:
+    """A GET through `caller` that fails the figure unless answered `status`."""
+
+    def call() -> None:
+        code, body = caller("GET", url, headers)
+        if code != status:
+            raise UnexpectedAnswer(f"GET {url} answered {code}, expected {status}: {body[:300]!r}")
+
+    return call
+
+
 # --- Outcomes and tables ------------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ postgres://postgres@127.0.0.1:5432/apikeys), with Redis as the shared cache when
 Each figure runs in its own Django process (`benchmarks.launch`); this process prepares the databases,
 describes the machine and sums up. The output is Markdown, ready to paste into BENCHMARKS.md.
 
-    python -m benchmarks.run [--only verification,scale,bulk_invalidation,load,flood] [--backends sqlite,postgres]
+    python -m benchmarks.run [--only verification,operations,scale,bulk_invalidation,load,flood] [--backends sqlite,postgres]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,7 @@ from benchmarks.fixtures import LARGE, SMALL
 from benchmarks.measure import heading, read_outcomes, table
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("verification", "scale", "bulk_invalidation", "load", "flood")
+FIGURES = ("verification", "operations", "scale", "bulk_invalidation", "load", "flood")
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/apikeys"
 # A Redis database the benchmark owns: flushed before each PostgreSQL pass so no earlier run's entries count.
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -123,6 +124,13 @@ class Pass:
             print("\n".join(["```", *tail, "```"]), flush=True)
             raise FigureFailed(f"{module} on {self.backend.name} exited with {completed.returncode} (log: {log_path})")
 
+    def metrics_folder(self) -> Path:
+        """An empty folder for prometheus-client's multiprocess files, beside the results."""
+        folder = self.results.parent / f"metrics-{self.backend.name.lower()}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        return folder
+
     def run(self, figures: list[str]) -> list[str]:
         """Run the figures; return what broke (a figure that broke does not stop the others)."""
         heading(f"{self.backend.name}: estates")
@@ -134,6 +142,12 @@ class Pass:
         launches = {
             "verification": lambda: self.launch(
                 "verification", self.backend.throwaway_url("auth"), "benchmarks.drf_settings"
+            ),
+            "operations": lambda: self.launch(
+                "operations",
+                self.backend.throwaway_url("operations"),
+                LOG_FORMAT="json",
+                PROMETHEUS_MULTIPROC_DIR=str(self.metrics_folder()),
             ),
             "scale": lambda: self.launch("scale", estates[SMALL], BENCH_LARGE_DATABASE_URL=estates[LARGE]),
             "bulk_invalidation": lambda: self.launch("bulk_invalidation", self.backend.copy_url(LARGE, "bulk")),

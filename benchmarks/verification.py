@@ -15,7 +15,7 @@ DATABASE_URL naming a throwaway database, which this module migrates.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
@@ -32,8 +32,10 @@ from apikeys.records import usage
 from benchmarks.drf_urls import DRF_PATH
 from benchmarks.measure import (
     Outcome,
+    UnexpectedAnswer,
     WsgiCaller,
     backend_label,
+    expecting,
     heading,
     ms,
     note,
@@ -54,19 +56,6 @@ COUNTING_TARGET = 1.05
 COUNTING_BUDGET_SECONDS = 4.0
 BUDGET_SECONDS = 2.0
 UNKNOWN_CALLERS = 10_000
-
-
-class UnexpectedAnswer(RuntimeError):
-    pass
-
-
-def expecting(caller: WsgiCaller, status: int, url: str, headers: Mapping[str, str]) -> Callable[[], None]:
-    def call() -> None:
-        code, body = caller("GET", url, headers)
-        if code != status:
-            raise UnexpectedAnswer(f"GET {url} answered {code}, expected {status}: {body[:300]!r}")
-
-    return call
 
 
 def refusing(caller: WsgiCaller) -> Callable[[], None]:

@@ -94,3 +94,8 @@ def networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
         except ValueError:
             raise _refuse(name, item, "networks in CIDR notation, comma-separated (10.0.0.0/8,::1)") from None
     return tuple(found)
+
+
+def export(name: str, value: str) -> None:
+    """Set a variable for what reads it itself: a library (prometheus-client) and the processes started after."""
+    os.environ[name] = value

@@ -7,7 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from apikeys.domain.keys import ALGORITHMS, SECRET_FORMATS
-from config import env
+from config import env, logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,6 +29,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apikeys.infra.request_log.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apikeys.infra.outages.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -187,6 +188,23 @@ APIKEYS_USAGE_FLUSH_SECONDS = env.number("APIKEYS_USAGE_FLUSH_SECONDS", 10.0)
 APIKEYS_USAGE_RETENTION_DAYS = env.integer("APIKEYS_USAGE_RETENTION_DAYS", 90)
 APIKEYS_UNUSED_DAYS = env.integer("APIKEYS_UNUSED_DAYS", 90)
 
+# Operations (README "Operations"). `/metrics` answers callers holding `monitor`, and `Authorization: Bearer` this
+# token when set. What the estate holds (keys by status) is read at most this often, whoever scrapes.
+APIKEYS_METRICS_TOKEN = env.string("APIKEYS_METRICS_TOKEN")
+APIKEYS_METRICS_STATE_SECONDS = env.number("APIKEYS_METRICS_STATE_SECONDS", 60.0)
+# Where gunicorn's workers add up their metrics (prometheus-client's multiprocess mode; config/gunicorn.py makes a
+# folder when unset). Unset outside gunicorn: one process counts alone.
+PROMETHEUS_MULTIPROC_DIR = env.string("PROMETHEUS_MULTIPROC_DIR")
+# `/readyz`: how long the database has to answer before the process counts as not ready.
+APIKEYS_READY_TIMEOUT_SECONDS = env.number("APIKEYS_READY_TIMEOUT_SECONDS", 1.0)
+# Audit events sent to a webhook as they happen (batched JSON, signed with HMAC-SHA256 of the secret), from an
+# outbox written with each event; retried from APIKEYS_AUDIT_WEBHOOK_RETRY_SECONDS, doubling up to five minutes.
+APIKEYS_AUDIT_WEBHOOK_URL = env.string("APIKEYS_AUDIT_WEBHOOK_URL")
+APIKEYS_AUDIT_WEBHOOK_SECRET = env.string("APIKEYS_AUDIT_WEBHOOK_SECRET")
+APIKEYS_AUDIT_WEBHOOK_BATCH = env.integer("APIKEYS_AUDIT_WEBHOOK_BATCH", 100)
+APIKEYS_AUDIT_WEBHOOK_TIMEOUT_SECONDS = env.number("APIKEYS_AUDIT_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+APIKEYS_AUDIT_WEBHOOK_RETRY_SECONDS = env.number("APIKEYS_AUDIT_WEBHOOK_RETRY_SECONDS", 1.0)
+
 # Email (the expiry digest): printed to the console unless EMAIL_HOST names an SMTP server.
 EMAIL_HOST = env.string("EMAIL_HOST")
 if EMAIL_HOST:
@@ -199,17 +217,27 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "API keys <apikeys@localhost>")
 
+# Logs go to standard error: human-readable lines (`text`), or one JSON object per line (`json`, python-json-logger),
+# each request adding one (apikeys/infra/request_log.py). Credentials are scrubbed from every record either way.
+LOG_FORMAT = logs.log_format()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "scrub_secrets": {"()": "apikeys.infra.logs.ScrubSecrets"},
         "quiet_refusals": {"()": "apikeys.infra.logs.QuietRefusals"},
+        "request_id": {"()": "apikeys.infra.request_log.RequestIdFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub_secrets"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["scrub_secrets", "request_id"]}},
     "loggers": {"django.request": {"filters": ["quiet_refusals"]}},
     "root": {"handlers": ["console"], "level": env.string("DJANGO_LOG_LEVEL", "INFO")},
 }
+if LOG_FORMAT == "json":
+    LOGGING["formatters"] = {"json": logs.JSON_FORMATTER}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+    # Django's own handlers write text: its loggers write through ours instead.
+    LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO"}
+    LOGGING["loggers"]["django.server"] = {"handlers": ["console"], "propagate": False}
 
 # Browser hardening. Behind HTTPS (DJANGO_HTTPS=true): secure cookies, HSTS and a redirect to HTTPS.
 X_FRAME_OPTIONS = "DENY"

@@ -13,8 +13,11 @@ from django.core.exceptions import ImproperlyConfigured
 from config import env
 
 ROOT = Path(__file__).resolve().parents[1]
-# The code that reads the environment through the helper: the settings and the management commands.
-READERS = [ROOT / "config" / "settings.py", *sorted((ROOT / "apikeys").rglob("*.py"))]
+# The code that reads the environment through the helper: the settings (gunicorn's and the logs' too) and the app.
+READERS = [
+    *(ROOT / "config" / name for name in ("settings.py", "gunicorn.py", "logs.py")),
+    *sorted((ROOT / "apikeys").rglob("*.py")),
+]
 # Read by the Makefile's `run` and `serve` targets (gunicorn's address and workers), not by Python.
 MAKEFILE_VARIABLES = {"WEB_CONCURRENCY", "BIND", "PORT"}
 HELPERS = {"string", "choice", "integer", "number", "boolean", "comma_list", "networks"}

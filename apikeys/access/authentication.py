@@ -29,7 +29,7 @@ from apikeys.access.tokens import authenticate_token
 from apikeys.domain import keys, networks
 from apikeys.domain.durations import now_ms
 from apikeys.domain.errors import AuthenticationFailed, TooManyFailures
-from apikeys.infra import caching
+from apikeys.infra import caching, metrics
 from apikeys.infra.deferred import after_response
 from apikeys.infra.fast_rows import JoinedSelect
 from apikeys.infra.http import client_address
@@ -78,11 +78,28 @@ def authenticate(request: HttpRequest) -> Principal:
         retry_after = _note_failure(request, failure) if header and not failure.malformed else None
         if failure.refusal:
             usage.count(failure.key_id, usage.Refusal.THROTTLED if retry_after else failure.refusal)
+        reason = _refusal_reason(scheme, failure, bool(retry_after))
+        metrics.authenticated(request, scheme, failure.key_id, failure.username, reason)
         if retry_after:
             raise TooManyFailures(retry_after) from failure
         raise
     principal.client_address = client_address(request)
+    metrics.authenticated(request, scheme, principal.api_key.id if principal.api_key else "", principal.user.username)
     return principal
+
+
+def _refusal_reason(scheme: str, failure: AuthenticationFailed, throttled: bool) -> str:
+    """Why a request was refused, as `apikeys_authentications_total` counts it: usage's reasons for a key that
+    exists, and the metric's own for what no key is to blame for."""
+    if throttled:
+        return usage.Refusal.THROTTLED
+    if failure.refusal:
+        return failure.refusal
+    if scheme == "apikey":
+        return metrics.UNKNOWN_ID if failure.key_id else metrics.MALFORMED
+    if scheme == "basic":
+        return metrics.WRONG_USER_OR_PASSWORD if failure.username else metrics.MALFORMED
+    return metrics.INVALID_TOKEN if scheme == "bearer" else metrics.MISSING_CREDENTIALS
 
 
 def _note_failure(request: HttpRequest, failure: AuthenticationFailed) -> int | None:

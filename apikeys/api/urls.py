@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apikeys.api import keys, openapi_view, role_mappings, security, users
+from apikeys.api import keys, openapi_view, operations, role_mappings, security, users
 
 urlpatterns = [
     path("_security/api_key", keys.api_key_view),
@@ -37,4 +37,7 @@ urlpatterns = [
     path("_security/privilege/<str:application>", security.application_privileges_view),
     path("_security/privilege/<str:application>/<str:name>", security.privilege_view),
     path("openapi.json", openapi_view),
+    path("metrics", operations.metrics_view),
+    path("healthz", operations.healthz_view),
+    path("readyz", operations.readyz_view),
 ]

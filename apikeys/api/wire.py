@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -128,6 +128,17 @@ def check_body(data: Any) -> None:
 Handler = Callable[..., Any]
 
 
+def method_not_allowed(request: HttpRequest, allowed: Iterable[str]) -> JsonResponse:
+    """405, in Elasticsearch's words, naming the methods the path takes."""
+    methods = ",".join(sorted(allowed))
+    return es_error(
+        MethodNotAllowed(
+            f"Incorrect HTTP method for uri [{request.path}] and method [{request.method}], allowed: [{methods}]",
+            headers={"Allow": methods},
+        )
+    )
+
+
 def endpoint(params: dict[str, set[str]] | None = None, anonymous: bool = False, **handlers: Handler):
     """A view dispatching on method to `handler(call, **url_kwargs)`, with the ES wire rules around it.
     `anonymous`: the handler itself tells who is calling (a signed report), `call.principal` is None."""
@@ -138,13 +149,7 @@ def endpoint(params: dict[str, set[str]] | None = None, anonymous: bool = False,
         pretty = request.GET.get("pretty") in ("", "true")  # `?pretty` and `?pretty=true`, as Elasticsearch
         handler = handlers.get(request.method)
         if handler is None:
-            allowed = ",".join(sorted(handlers))
-            return es_error(
-                MethodNotAllowed(
-                    f"Incorrect HTTP method for uri [{request.path}] and method [{request.method}], allowed: [{allowed}]",
-                    headers={"Allow": allowed},
-                )
-            )
+            return method_not_allowed(request, handlers)
         filter_path = request.GET.get("filter_path")
         try:
             try:

@@ -195,6 +195,9 @@ def problem_text(error: ApiError) -> str:
     return f"{DENIED} It needs the {granting[0]} privilege." if granting else DENIED
 
 
+UNKNOWN_EXPORT_FORMAT = "The audit log can be exported as format=ndjson or format=csv"
+
+
 def read_only_reason(refusal: Refusal | None, key: ApiKey) -> str | None:
     if refusal is Refusal.NO_PRIVILEGE and key.type == KeyType.CROSS_CLUSTER:
         return CROSS_CLUSTER_NO_PRIVILEGE

@@ -13,6 +13,7 @@ urlpatterns = [
     path("role-mappings/new/", views.role_mapping_edit, name="role_mapping_create"),
     path("role-mappings/<str:name>/", views.role_mapping_edit, name="role_mapping_edit"),
     path("role-mappings/<str:name>/delete/", views.role_mapping_delete, name="role_mapping_delete"),
+    path("audit/export/", views.audit_export, name="audit_export"),
     path("api-keys/<str:key_id>/", views.key_detail, name="key_detail"),
     path("api-keys/<str:key_id>/check/", views.check_privileges, name="check_privileges"),
     path("api-keys/<str:key_id>/roll/", views.roll_key, name="roll_key"),

@@ -44,6 +44,7 @@ AUDITED = "apikeys:audited:"  # + scope + window number: the audit event countin
 GENERATION = "apikeys:generation"
 STATISTICS_DUE = "apikeys:statistics-due"
 PURGE_DUE = "apikeys:purge-due"
+METRICS_STATE = "apikeys:metrics-state"  # what the estate held when last read for the metrics
 
 local = LocMemCache("apikeys-local", {"OPTIONS": {"MAX_ENTRIES": 5000}})
 # Forgetting more keys than this empties the local tier instead: it holds only a few seconds' worth.
@@ -206,6 +207,26 @@ def keys_changed(key_ids: list[str]) -> None:
         after_response(lambda: forget_keys(key_ids))
 
     transaction.on_commit(forget)
+
+
+def remembered(name: str, seconds: float, compute: Callable[[], Any]) -> Any:
+    """`compute()`, read at most every `seconds` across every process (`METRICS_STATE`): what a change does not
+    forget, stale by at most that long."""
+    store = shared_store()
+    value = store.get(name)
+    if value is None:
+        value = compute()
+        if seconds > 0:
+            store.set(name, value, timeout=seconds)
+    return value
+
+
+def shared_cache_state() -> str:
+    """`up` or `down` for Redis (one round trip, none while its breaker is open), `local` without it."""
+    if not hasattr(shared, "available"):
+        return "local"
+    shared.has_key(GENERATION)  # a failure opens the breaker; a success after an outage closes it
+    return "up" if shared.available else "down"
 
 
 # --- Once per interval, whichever process asks first ---------------------------------------------------------

@@ -9,15 +9,19 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as Late
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.views import defaults
 
 from apikeys.domain.errors import ServiceUnavailable
+from apikeys.infra import metrics
 from apikeys.infra.http import es_error
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,7 @@ def unavailable(request: HttpRequest, error: DatabaseError) -> HttpResponse:
     """503 with Retry-After: an Elasticsearch error body for the API, a plain page for the console. Nothing
     here reads the database (not even the signed-in user)."""
     global _last_warning
+    metrics.database_unavailable()
     if time.monotonic() - _last_warning >= WARN_EVERY_SECONDS:
         _last_warning = time.monotonic()
         log.warning("database unavailable (%s: %s): answering 503", type(error).__name__, str(error).strip()[:200])
@@ -91,3 +96,43 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_outage(error):
         return unavailable(request, error)
     return defaults.server_error(request)
+
+
+# --- Readiness: does the database answer now? -----------------------------------------------------------------
+
+_prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apikeys-ready")
+_probe_lock = threading.Lock()
+_probe: Future[bool] | None = None
+
+
+def database_answers(timeout: float) -> bool:
+    """Whether the database answers `SELECT 1` within `timeout` seconds. Asked on a thread of its own, so that a
+    database that hangs (rather than refuses) is late, not a hung request; while one question is still
+    unanswered, the next caller waits for that one instead of asking again."""
+    global _probe
+    with _probe_lock:
+        if _probe is None or _probe.done():
+            _probe = _prober.submit(_ask_database)
+        probe = _probe
+    try:
+        answered = probe.result(timeout)
+    except Late:
+        answered = False
+    if not answered:
+        metrics.database_unavailable()
+    return answered
+
+
+def _ask_database() -> bool:
+    """One question on a connection of its own, closed after it: a probe every few seconds costs a connection each
+    time, and never holds one the database has dropped."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError as error:
+        if not is_outage(error):
+            raise
+        return False
+    finally:
+        connection.close()

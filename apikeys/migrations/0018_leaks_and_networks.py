@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apikeys', '0016_user_realms'),
+        ('apikeys', '0017_audit_outbox'),
     ]
 
     operations = [

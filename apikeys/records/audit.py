@@ -4,21 +4,26 @@ same transaction as the change it records, so neither exists without the other. 
 Failed authentications are counted, not written one by one: one event per client address per window
 (`APIKEYS_AUTH_FAILURE_WINDOW_SECONDS`) carries how many failed, and once more than `FLOOD_CLIENTS`
 addresses fail in one window the newcomers share a single event. A flood of bad keys from many addresses
-therefore writes a few rows, not one per guess."""
+therefore writes a few rows, not one per guess.
+
+While a webhook is configured (`APIKEYS_AUDIT_WEBHOOK_URL`), each event also gets an outbox row in the same
+transaction (`AuditOutbox`): the sender (`records.audit_delivery`) sends what the outbox holds and deletes what
+the receiver took, so an event is sent if and only if it was committed."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from apikeys.infra import caching
-from apikeys.models import AuditEvent
+from apikeys.models import AuditEvent, AuditOutbox
 
 log = logging.getLogger(__name__)
 # Addresses failing in one window before those that come next share one event.
@@ -31,6 +36,34 @@ EXACT_UP_TO = 1024
 
 Action = AuditEvent.Action
 COLUMNS = ["timestamp", "action", "actor", "key_id", "target", "client_address", "details"]
+# An event as the export and the webhook give it (`document`); `id` is stable, for receivers to drop repeats.
+DOCUMENT_FIELDS = ("id", "timestamp", "action", "actor", "key_id", "target", "client_address", "count", "details")
+# Set when this process commits outbox rows, so that its sender need not wait for its next look.
+outbox_filled = threading.Event()
+
+
+def document(row: dict[str, Any]) -> dict[str, Any]:
+    """An event read with `.values(*DOCUMENT_FIELDS)`, its time in ISO 8601 (UTC, microseconds)."""
+    return {**row, "timestamp": row["timestamp"].isoformat().replace("+00:00", "Z")}
+
+
+def webhook_configured() -> bool:
+    return bool(settings.APIKEYS_AUDIT_WEBHOOK_URL)
+
+
+def _queue(event_ids: list[int]) -> None:
+    AuditOutbox.objects.bulk_create([AuditOutbox(event_id=event_id) for event_id in event_ids], batch_size=1000)
+    transaction.on_commit(outbox_filled.set)
+
+
+def _create(**fields: Any) -> AuditEvent:
+    """One event, and its outbox row in the same transaction while a webhook is configured."""
+    if not webhook_configured():
+        return AuditEvent.objects.create(**fields)
+    with transaction.atomic():
+        event = AuditEvent.objects.create(**fields)
+        _queue([event.pk])
+    return event
 
 
 def record(
@@ -41,7 +74,7 @@ def record(
     client_address: str | None = None,
     **details: Any,
 ) -> None:
-    AuditEvent.objects.create(
+    _create(
         action=action,
         actor=actor[:150],
         key_id=key_id[:64],
@@ -53,8 +86,24 @@ def record(
 
 def record_many(action: str, actor: str, keys: Iterable[tuple[str, str]], client_address: str | None = None) -> None:
     """One event per (key id, key name), written set-based: invalidating 10,000 keys stays one quick step
-    (PostgreSQL: COPY, a quarter of the time of multi-row INSERTs; elsewhere multi-row INSERTs)."""
+    (PostgreSQL: COPY, a quarter of the time of multi-row INSERTs; elsewhere multi-row INSERTs). While a webhook is
+    configured the events' ids are needed for their outbox rows: the ORM's INSERT ... RETURNING, in batches."""
     moment = timezone.now()
+    if webhook_configured():
+        events = [
+            AuditEvent(
+                timestamp=moment,
+                action=action,
+                actor=actor[:150],
+                key_id=key_id,
+                target=name[:512],
+                client_address=client_address,
+            )
+            for key_id, name in keys
+        ]
+        with transaction.atomic():
+            _queue([event.pk for event in AuditEvent.objects.bulk_create(events, batch_size=500)])
+        return
     if connection.vendor != "postgresql":  # COPY adapts datetimes itself; the INSERTs' parameters need it done
         moment = connection.ops.adapt_datetimefield_value(moment)
     rows = [(moment, action, actor[:150], key_id, name[:512], client_address, "{}") for key_id, name in keys]
@@ -117,7 +166,7 @@ def record_failure(counts: FailureCounts, actor: str, key_id: str, reason: str, 
                 details["reason"] = (
                     "many clients failing at once (counting every failure of the window); first: " + reason
                 )
-            event = AuditEvent.objects.create(
+            event = _create(
                 action=Action.AUTH_FAILURE,
                 actor=actor[:150],
                 key_id=key_id[:64],

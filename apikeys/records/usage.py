@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
-from apikeys.infra import fast_rows
+from apikeys.infra import fast_rows, metrics
 from apikeys.infra.deferred import after_response
 from apikeys.models import ApiKey, KeyUsage, KeyUsageDay
 
@@ -48,7 +48,7 @@ class Refusal(models.TextChoices):
 HOUR, DAY = 3600, 86_400
 _lock = threading.Lock()
 _pending: Counter[tuple[str, int, str]] = Counter()  # (key id, hour as epoch seconds, outcome) -> count
-_state = {"last_flush": time.monotonic(), "scheduled": False}
+_state = {"last_flush": time.monotonic(), "scheduled": False, "held": 0}  # held: the counts in `_pending`
 
 
 def count(key_id: str, outcome: str) -> None:
@@ -56,13 +56,25 @@ def count(key_id: str, outcome: str) -> None:
     hour = int(time.time()) // HOUR * HOUR
     with _lock:
         _pending[(key_id, hour, outcome)] += 1
+        _state["held"] += 1
+        held = _state["held"]
         due = (
             not _state["scheduled"] and time.monotonic() - _state["last_flush"] >= settings.APIKEYS_USAGE_FLUSH_SECONDS
         )
         if due:
             _state["scheduled"] = True
+    metrics.usage_backlog(held)
     if due:
         after_response(flush)
+
+
+def held() -> int:
+    """The counts this process holds, not yet written (published to the metrics at once)."""
+    with _lock:
+        _state["held"] = sum(_pending.values())
+        total = _state["held"]
+    metrics.usage_backlog(total, at_once=True)
+    return total
 
 
 def flush() -> int:
@@ -81,6 +93,8 @@ def flush() -> int:
         with _lock:
             _pending.update(taken)
         raise
+    finally:
+        held()
     return len(taken)
 
 

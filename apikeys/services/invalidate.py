@@ -20,7 +20,7 @@ from apikeys.domain.errors import ParseFailed, ValidationFailed
 from apikeys.domain.privileges import actions
 from apikeys.infra import caching
 from apikeys.infra.deferred import after_response
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, Heartbeat
 from apikeys.query import name_filter
 from apikeys.records import audit, usage
 from apikeys.services import tokens
@@ -168,4 +168,5 @@ def purge_api_keys(now: datetime | None = None, retention_days: int | None = Non
     if ids:
         log.info("api keys purged count=%d retention_days=%d", len(ids), days)
     usage.prune(now)
+    Heartbeat.objects.update_or_create(name=Heartbeat.PURGE, defaults={"at": timezone.now()})
     return len(ids)

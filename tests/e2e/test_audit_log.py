@@ -58,3 +58,25 @@ def test_the_audit_log_is_not_offered_to_other_users(page: Page, live_server, al
     open_signed_in(page, live_server, alice)
     expect(page.get_by_role("link", name="Audit log")).to_have_count(0)
     assert page.request.get(live_server.url + "/audit/").status == 403
+
+
+def test_an_admin_exports_the_filtered_events_as_csv(page: Page, live_server, admin, alice):
+    for name in ("kept", "other"):
+        page.request.post(
+            live_server.url + "/_security/api_key", data={"name": name}, headers={"Authorization": basic(alice)}
+        )
+    page.request.put(
+        live_server.url + "/_security/role/auditors",
+        data={"cluster": ["monitor"]},
+        headers={"Authorization": basic(admin)},
+    )
+    open_signed_in(page, live_server, admin)
+    page.goto(live_server.url + "/audit/")
+    page.get_by_label("Event", exact=True).select_option(label="Created API key")
+    page.get_by_role("button", name="Filter").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    rows = download.value.path().read_text().splitlines()
+    assert rows[0] == "id,timestamp,action,actor,key_id,target,client_address,count,details"
+    assert [row.split(",")[2] for row in rows[1:]] == ["create", "create"]
+    assert [row.split(",")[5] for row in rows[1:]] == ["kept", "other"]

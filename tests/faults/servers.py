@@ -1,11 +1,14 @@
 """Servers the fault tests start, break and stop themselves, on free 127.0.0.1 ports: a Redis, a PostgreSQL
-(its own `initdb` cluster, run as the `postgres` user when the tests run as root), and gunicorn with two
-workers on this checkout. Every wait is bounded; every server is stopped at the end, even after a failure."""
+(its own `initdb` cluster, run as the `postgres` user when the tests run as root), gunicorn with two
+workers on this checkout, and a receiver of the audit webhook. Every wait is bounded; every server is stopped at the end, even after a failure."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import http.client
+import http.server
 import json
 import os
 import shutil
@@ -252,7 +255,7 @@ def app_env(database_url: str, redis_url: str | None = None, **extra: str) -> di
 
 
 class Gunicorn:
-    """`gunicorn config.wsgi` with two workers, as `make serve` runs it."""
+    """`gunicorn config.wsgi` with two workers and `config/gunicorn.py`, as `make serve` runs it."""
 
     def __init__(self, env: dict[str, str], workers: int = 2, log: Path | None = None):
         self.env = env
@@ -270,6 +273,8 @@ class Gunicorn:
                 "-m",
                 "gunicorn",
                 "config.wsgi",
+                "--config",
+                "config/gunicorn.py",
                 "--workers",
                 str(self.workers),
                 "--bind",
@@ -308,3 +313,84 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+
+# --- An audit webhook receiver -----------------------------------------------------------------------------------
+
+
+class WebhookReceiver:
+    """An HTTP server on a free 127.0.0.1 port taking the audit webhook's batches, as a receiver would: it checks
+    each batch's signature, takes the events (`taken`, repeats included, in arrival order) and answers 200, or
+    answers the statuses queued in `answers` first (503: not taken). `hold_next()` makes it take the next batch
+    and then not answer until `release()` (a receiver that processed a batch whose sender died before hearing so).
+    `down()` and `up()` close and reopen its port. Tests wait on it (`wait_for`) rather than sleep."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret.encode()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/audit"
+        self.answers: deque[int] = deque()
+        self.taken: list[dict] = []
+        self.statuses: list[int] = []  # what each request was answered (0: held, not answered)
+        self.bad_signatures = 0
+        self._holding = False
+        self._released = threading.Event()
+        self._changed = threading.Condition()
+        self._server: http.server.ThreadingHTTPServer | None = None
+
+    def unique_ids(self) -> list[int]:
+        """The ids taken, each once, in the order first taken (what a receiver dropping repeats keeps)."""
+        return list(dict.fromkeys(event["id"] for event in self.taken))
+
+    def wait_for(self, condition: Callable[[WebhookReceiver], bool], seconds: float, what: str) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: condition(self), seconds):
+                raise AssertionError(f"gave up after {seconds} s waiting for {what} (answered {self.statuses})")
+
+    def hold_next(self) -> None:
+        self._holding, self._released = True, threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def up(self) -> None:
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                receiver._take(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def down(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _take(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers["Content-Length"]))
+        expected = "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        signed = hmac.compare_digest(handler.headers.get("X-Apikeys-Signature", ""), expected)
+        with self._changed:
+            status = self.answers.popleft() if self.answers else (200 if signed else 401)
+            self.bad_signatures += not signed
+            held = status == 200 and self._holding
+            if status == 200:
+                self.taken.extend(json.loads(body)["events"])
+            self._holding = self._holding and not held
+            self.statuses.append(0 if held else status)
+            self._changed.notify_all()
+            released = self._released
+        if held:
+            released.wait(SERVER_START_SECONDS)
+            return  # never answered: the connection just closes
+        handler.send_response(status)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()

@@ -1,10 +1,11 @@
 """The OpenAPI 3.1 document of the JSON API, served at /openapi.json: every path of api_urls.py, with its
 parameters, bodies and answers (the API contract: `shared/spec/API.md` beside this repository). `parts` (the
 shorthands and the answers every endpoint shares), `keys` (API key paths), `cross_cluster` (cross-cluster key
-paths), `query` (the query API), `extensions` (ours: roll, usage), `leaks` (ours: the secrets' format, leak reports, allowlists), `users`, `security` (everything else around
-them), `privileges` (the builtin privilege names and the caller's privileges), `role_mappings`. Every enum, default, limit and
-field name is read from the code that enforces it, so the document cannot say one thing while the server does
-another."""
+paths), `query` (the query API), `extensions` (ours: roll, usage), `leaks` (ours: the secrets' format, leak
+reports, allowlists), `users`, `security` (everything else around them), `privileges` (the builtin privilege
+names and the caller's privileges), `role_mappings`, `operations` (ours: metrics, health checks). Every enum,
+default, limit and field name is read from the code that enforces it, so the document cannot say one thing while
+the server does another."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from apikeys.api.openapi import (
     extensions,
     keys,
     leaks,
+    operations,
     parts,
     privileges,
     query,
@@ -37,7 +39,15 @@ def build_document() -> dict[str, Any]:
         "security": [{"ApiKey": []}, {"basic": []}, {"bearer": []}],
         "tags": [
             {"name": name}
-            for name in ("API keys", "Authentication", "Roles", "Users", "Role mappings", "Application privileges")
+            for name in (
+                "API keys",
+                "Authentication",
+                "Roles",
+                "Users",
+                "Role mappings",
+                "Application privileges",
+                operations.TAG,
+            )
         ],
         "paths": {
             **keys.paths(),
@@ -49,6 +59,7 @@ def build_document() -> dict[str, Any]:
             **users.paths(),
             **privileges.paths(),
             **role_mappings.paths(),
+            **operations.paths(),
         },
         "components": {
             "schemas": {
@@ -61,6 +72,7 @@ def build_document() -> dict[str, Any]:
                 **users.SCHEMAS,
                 **privileges.SCHEMAS,
                 **role_mappings.SCHEMAS,
+                **operations.SCHEMAS,
                 **parts.SCHEMAS,
             },
             "responses": parts.RESPONSES,

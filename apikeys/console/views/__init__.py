@@ -1,7 +1,7 @@
 """Console views: thin – parse a form, call one service or read model, render a page or an htmx fragment (what
 they share: `console/pages.py`; how they say things: `console/presenters.py`). `sign_in`, `single_sign_on`, `key_list` (the list and deleting), `create`, `key_page`, `roll`, `clone`, `audit`, `role_mappings`."""
 
-from apikeys.console.views.audit import audit_log
+from apikeys.console.views.audit import audit_export, audit_log
 from apikeys.console.views.clone import clone_key
 from apikeys.console.views.create import create_key, validate_json
 from apikeys.console.views.key_list import delete_keys, key_list
@@ -15,6 +15,7 @@ from apikeys.console.views.single_sign_on import start as single_sign_on_start
 
 __all__ = [
     "SignInView",
+    "audit_export",
     "audit_log",
     "check_privileges",
     "clone_key",

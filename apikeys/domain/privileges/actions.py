@@ -37,6 +37,7 @@ PRIVILEGE_DELETE = "cluster:admin/xpack/security/privilege/delete"
 PRIVILEGE_BUILTIN_GET = "cluster:admin/xpack/security/privilege/builtin/get"
 TOKEN_CREATE = "cluster:admin/xpack/security/token/create"
 TOKEN_INVALIDATE = "cluster:admin/xpack/security/token/invalidate"
+METRICS_READ = "cluster:monitor/apikeys/metrics"  # ours: `GET /metrics`
 
 # The least privileges that grant each action whatever the request names. `manage_own_api_key` also grants
 # the key actions for a request about the caller's own keys: see `privileges_granting(..., own=True)`.
@@ -71,6 +72,7 @@ GRANTED_BY: dict[str, set[str]] = {
     PRIVILEGE_BUILTIN_GET: {"read_security"},
     TOKEN_CREATE: {"manage_token"},
     TOKEN_INVALIDATE: {"manage_token"},
+    METRICS_READ: {"monitor"},
 }
 OWN_KEY_ACTIONS = {API_KEY_GET, API_KEY_QUERY, API_KEY_INVALIDATE}
 

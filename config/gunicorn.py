@@ -1,0 +1,57 @@
+"""gunicorn's settings (`make serve`, and the fault tests' gunicorn): what the workers share.
+
+- Metrics: every worker writes its counts into one folder (prometheus-client's multiprocess mode), so that a
+  scrape answered by any worker adds them all up. `PROMETHEUS_MULTIPROC_DIR` when set (emptied at start: counts
+  of an earlier run would add up too), else a temporary folder made here and removed at exit. A worker's live
+  gauges are forgotten when it exits; its counters stay in the sums.
+- The audit webhook: while `APIKEYS_AUDIT_WEBHOOK_URL` is set, each worker runs a sender thread (a lock lets one
+  send at a time), so the outbox drains whichever workers live.
+- `LOG_FORMAT=json`: gunicorn's own lines are JSON too, and there is no access log (the app writes one line per
+  request, with more in it); `text`: gunicorn's access log on standard output, as before.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from config import env, logs
+
+_given_folder = env.string("PROMETHEUS_MULTIPROC_DIR")
+metrics_folder = _given_folder or tempfile.mkdtemp(prefix="apikeys-metrics-")
+# Read by prometheus-client when a worker imports it, and by the workers' settings.
+env.export("PROMETHEUS_MULTIPROC_DIR", metrics_folder)
+
+if logs.log_format() == "json":
+    accesslog = None
+    logconfig_dict = {
+        "formatters": {"json": logs.JSON_FORMATTER},
+        "handlers": {
+            name: {"class": "logging.StreamHandler", "formatter": "json", "stream": f"ext://sys.{stream}"}
+            for name, stream in (("console", "stdout"), ("error_console", "stderr"))
+        },
+    }
+else:
+    accesslog = "-"
+
+
+def on_starting(server) -> None:
+    Path(metrics_folder).mkdir(parents=True, exist_ok=True)
+    for stale in Path(metrics_folder).glob("*.db"):
+        stale.unlink()
+
+
+def post_worker_init(worker) -> None:
+    from apikeys.records.audit_delivery import start_sender
+
+    start_sender()
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, metrics_folder)
+
+
+def on_exit(server) -> None:
+    if not _given_folder:
+        shutil.rmtree(metrics_folder, ignore_errors=True)
