@@ -28,14 +28,14 @@ run: install
 	@$(PY) manage.py ensure_admin --port $(PORT)
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --nostatic
 
-# Production: gunicorn with $(WEB_CONCURRENCY) workers; set DATABASE_URL, REDIS_URL and DJANGO_SECRET_KEY.
-# config/gunicorn.py: the workers' metrics added up, the audit webhook's sender, the access log (LOG_FORMAT).
+# Production: the server config/serve.py names (README, "Production"), $(WEB_CONCURRENCY) workers on $BIND,
+# with config/gunicorn.py (the workers' metrics added up, the audit webhook's sender, the access log);
+# set DATABASE_URL, REDIS_URL and DJANGO_SECRET_KEY.
 WEB_CONCURRENCY ?= 4
 serve: install
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py collectstatic --noinput -v 0
-	$(VENV)/bin/gunicorn config.wsgi --config config/gunicorn.py --workers $(WEB_CONCURRENCY) \
-		--bind $${BIND:-127.0.0.1:$(PORT)} --max-requests 10000 --max-requests-jitter 1000
+	WEB_CONCURRENCY=$(WEB_CONCURRENCY) PORT=$(PORT) $(PY) -m config.serve
 
 # A Chromium for the browser tests: $CHROMIUM_PATH, else Debian's, else Playwright's own.
 chromium: install-test
@@ -62,8 +62,12 @@ test: chromium lint pytest
 
 # Side-by-side performance figures (BENCHMARKS.md): SQLite always, PostgreSQL too when 127.0.0.1:5432 answers.
 # Seeds 1,000- and 100,000-key estates once into benchmarks/.data/; BENCH_LOAD_SECONDS bounds the load run.
+# Figure 7 loads the server with wrk (Debian's package, installed here when missing and run as root).
 bench: | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[bench]'
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)); } \
+		|| echo "wrk is missing: figure 7 will not run (apt-get install wrk)"
 	$(PY) -m benchmarks.run
 
 clean:

@@ -204,6 +204,14 @@ class ApiKey(models.Model):
         """The descriptors a key's effective privileges are listed for: its own, or its owner's when it has none."""
         return self.role_descriptors or self.limited_by
 
+    # The fields `to_dict` reads (with `limited_by` when asked for): a list loads only these, not the hash, the
+    # owner snapshot it does not show or the bookkeeping columns.
+    WIRE_FIELDS = (
+        *("id", "name", "type", "creation", "expiration", "invalidated", "invalidation", "username", "realm"),
+        *("metadata", "role_descriptors", "access", "certificate_identity", "last_used", "rolled_from", "rolled_to"),
+        *("allowed_ips", "leaked"),
+    )
+
     def to_dict(self, with_limited_by: bool = False) -> dict:
         """The Elasticsearch ApiKey object, fields in Elasticsearch's order."""
         out: dict = {"id": self.id, "name": self.name, "type": self.type, "creation": epoch_millis(self.creation)}

@@ -26,7 +26,7 @@ from apikeys.access.principals import Principal
 from apikeys.models import AuditEvent, User
 from benchmarks.databases import LOG_DIR
 from benchmarks.fixtures import ADMIN_USERNAME, LARGE
-from benchmarks.load import HOST, gunicorn
+from benchmarks.load import HOST, free_port, production_server
 from benchmarks.measure import Outcome, backend_label, heading, ms, note, percentile, record, table
 from config import env
 
@@ -151,7 +151,7 @@ def main() -> None:
     connections.close_all()
     log_path = LOG_DIR / f"{backend.lower()}-flood-gunicorn.log"
     quiet, loud, bad = Tally([], {}), Tally([], {}), Tally([], {})
-    with gunicorn(workers, log_path) as server:
+    with production_server("config.wsgi:application", workers, free_port(), log_path) as server:
         port = server.port
         measure_valid(port, valid, 1)  # warm: the key verified and cached, connections open
         context = multiprocessing.get_context("fork")

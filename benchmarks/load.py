@@ -20,9 +20,9 @@ import random
 import socket
 import statistics
 import subprocess
-import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from base64 import b64encode
 from collections import Counter
@@ -44,7 +44,7 @@ from apikeys.records import usage
 from benchmarks.databases import LOG_DIR
 from benchmarks.fixtures import ADMIN_PASSWORD, ADMIN_USERNAME, LARGE, PER_PAGE
 from benchmarks.measure import Outcome, backend_label, heading, ms, note, percentile, record, table
-from config import env
+from config import env, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only: the load never leaves this machine
@@ -150,20 +150,17 @@ class Server:
 
 
 @contextmanager
-def gunicorn(workers: int, log_path: Path) -> Iterator[Server]:
-    """`make serve`'s gunicorn on a free loopback port; stopped (this process only) on the way out, gracefully
-    (SIGTERM: the workers finish their requests and exit normally, `atexit` handlers included), killed only if
-    it has not exited 30 s later (gunicorn's own graceful timeout is 30 s)."""
-    running = Server(free_port())
-    port = running.port
-    command = [
-        *(sys.executable, "-m", "gunicorn", "config.wsgi"),
-        *("--config", "config/gunicorn.py", "--workers", str(workers), "--bind", f"{HOST}:{port}"),
-        *("--max-requests", "10000", "--max-requests-jitter", "1000"),
-    ]
-    server_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+def production_server(
+    app: str, workers: int, port: int, log_path: Path, settings_module: str = "config.settings"
+) -> Iterator[Server]:
+    """The production server (`config/serve.py`, as `make serve` runs it) on a loopback port; stopped (this
+    process only) on the way out, gracefully (SIGTERM: the workers finish their requests and exit normally,
+    `atexit` handlers included), killed only if it has not exited 30 s later (gunicorn's own graceful timeout)."""
+    running = Server(port)
+    server_env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module}
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT)
+        words = serve.command(app, workers, f"{HOST}:{port}")
+        server = subprocess.Popen(words, cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_serving(port, server)
             yield running
@@ -183,13 +180,15 @@ def wait_until_serving(port: int, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}")
+            raise RuntimeError(f"the server exited with {server.returncode}")
         try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/openapi.json", timeout=2):
+            with urllib.request.urlopen(f"http://{HOST}:{port}/_security/_authenticate", timeout=2):
                 return
+        except urllib.error.HTTPError:
+            return  # any answer: it is serving (the hello-world app answers every path)
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within 60 s")
+    raise RuntimeError("the server did not answer within 60 s")
 
 
 def prepare(processes: int, threads: int, port: int, seconds: float) -> list[ClientPlan]:
@@ -335,7 +334,7 @@ def main() -> None:
     processes = env.integer("BENCH_LOAD_CLIENTS", 2)
     threads = env.integer("BENCH_LOAD_THREADS", 8)
     log_path = LOG_DIR / f"{backend_label().lower()}-gunicorn.log"
-    with gunicorn(workers, log_path) as server:
+    with production_server("config.wsgi:application", workers, free_port(), log_path) as server:
         plans = prepare(processes, threads, server.port, seconds)
         check = UsageCheck([key_id for key_id, _ in plans[0].verify_keys])
         with ProcessPoolExecutor(max_workers=processes) as pool:

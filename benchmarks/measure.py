@@ -158,7 +158,8 @@ def expecting(caller: WsgiCaller, status: int, url: str, headers: Mapping[str, s
 
 @dataclass(frozen=True)
 class Outcome:
-    """One checked figure: `value` (a ratio, seconds or a count) against `target` (its upper bound)."""
+    """One checked figure: `value` (a ratio, seconds or a count) against `target`, its upper bound (its lower
+    bound when `floor`: a throughput ratio)."""
 
     figure: str
     backend: str
@@ -166,10 +167,11 @@ class Outcome:
     value: float
     target: float
     unit: str = "×"
+    floor: bool = False
 
     @property
     def passed(self) -> bool:
-        return self.value <= self.target
+        return self.value >= self.target if self.floor else self.value <= self.target
 
     @property
     def verdict(self) -> str:

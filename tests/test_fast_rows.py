@@ -13,6 +13,7 @@ from django.db.models import F, Model
 from apikeys.access.authentication import KEY_FIELDS, KEY_WITH_OWNER, OWNER_FIELDS
 from apikeys.infra import fast_rows
 from apikeys.models import ApiKey, KeyUsage, KeyUsageDay, User
+from apikeys.services.reads import KEY_ORDER, OWNED_KEYS
 from tests.conftest import new_key
 
 HOUR = datetime(2024, 5, 1, 12, tzinfo=UTC)
@@ -123,3 +124,16 @@ def test_day_counts_are_the_rows_the_orm_reads(db):
 
 def test_day_counts_of_no_keys_are_none(db):
     assert fast_rows.day_counts([], 0) == []
+
+
+def test_the_rows_of_an_owner_are_what_the_orm_loads_in_its_order(varied_keys, alice, bob):
+    for name in ("second", "third"):
+        new_key(alice, name)
+    for owner in (alice, bob):
+        fast = OWNED_KEYS.fetch(owner.pk)
+        orm = list(ApiKey.objects.filter(owner=owner).only(*ApiKey.WIRE_FIELDS).order_by(*KEY_ORDER))
+        assert [k.pk for k in fast] == [k.pk for k in orm] and fast
+        for got, expected in zip(fast, orm, strict=True):
+            assert_same_fields(got, expected)
+            assert got.to_dict() == expected.to_dict()
+    assert OWNED_KEYS.fetch(-1) == []

@@ -4,6 +4,8 @@ upgrade that breaks one fails a test instead of a request.
 
 - `JoinedSelect`: a row and the row its foreign key names, by primary key, as SQL compiled once per database and
   loaded through the ORM's own converters and `Model.from_db` (every API key's authentication).
+- `RowsOf`: the rows whose foreign key names one row, in a fixed order, as SQL compiled once per database and
+  loaded as `JoinedSelect` loads (the get API's `owner=true`, what scripts ask most).
 - `add_counts`: an upsert that adds to a stored count (the usage flush); the ORM's `bulk_create` can only
   overwrite a conflicting row, not add to it.
 - `day_counts`: the daily usage rows of a page of keys (the list's sparklines).
@@ -113,6 +115,36 @@ class JoinedSelect(Generic[M]):
             f"WHERE {column(self.model._meta.pk)} = %s"
         )
         self._compiled[alias] = sql, columns, related_columns
+        return self._compiled[alias]
+
+
+class RowsOf(Generic[M]):
+    """`model` rows whose foreign key `relation` is a given primary key, reading only `fields`, ordered by the
+    `order` fields (ascending): `model.objects.filter(relation=pk).only(*fields).order_by(*order)`, with the SQL
+    and the converters found once per database, as `JoinedSelect` finds them."""
+
+    def __init__(self, model: type[M], fields: Collection[str], relation: str, order: Sequence[str]):
+        self.model, self.fields, self.relation, self.order = model, fields, relation, order
+        self._compiled: dict[str, tuple[str, _Columns[M]]] = {}
+
+    def fetch(self, pk: Any) -> list[M]:
+        db = connections[router.db_for_read(self.model)]
+        sql, columns = self._compiled.get(db.alias) or self._compile(db.alias)
+        with db.cursor() as cursor:
+            cursor.execute(sql, [pk])
+            rows = cursor.fetchall()
+        return [columns.instance(db, row) for row in rows]
+
+    def _compile(self, alias: str) -> tuple[str, _Columns[M]]:
+        db = connections.create_connection(alias)  # never opened: only its quoting and converters are asked
+        quote, meta = db.ops.quote_name, self.model._meta
+        columns = _Columns.of(db, self.model, self.fields)
+        sql = (
+            f"SELECT {', '.join(quote(f.column) for f in columns.fields)} FROM {quote(meta.db_table)} "
+            f"WHERE {quote(meta.get_field(self.relation).column)} = %s "
+            f"ORDER BY {', '.join(quote(meta.get_field(name).column) + ' ASC' for name in self.order)}"
+        )
+        self._compiled[alias] = sql, columns
         return self._compiled[alias]
 
 
