@@ -10,11 +10,10 @@ from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter as LibraryJsonFormatter
 
+from apikeys.infra.logs import FIELDS
 from config import env
 
 LOG_FORMATS = ("text", "json")
-# A record carrying its fields whole in this attribute (the line each request writes) takes the shortcut below.
-FIELDS = "json_fields"
 _encoder = json.JSONEncoder(default=str)
 
 

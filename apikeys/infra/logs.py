@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 import re
 
+# A record carrying its fields whole in this attribute (the line each request writes, `request_log`) is written
+# by the JSON formatter's shortcut (`config.logs.JsonFormatter`).
+FIELDS = "json_fields"
+
 # `Authorization: ApiKey xxx` / `Basic xxx` / `Bearer xxx`, and `api_key`/`password`/`encoded` values in
 # text or JSON.
 PATTERNS = [

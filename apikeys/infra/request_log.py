@@ -26,7 +26,7 @@ from django.utils.functional import empty
 
 from apikeys.infra import metrics
 from apikeys.infra.http import client_address
-from config.logs import FIELDS
+from apikeys.infra.logs import FIELDS
 
 REQUEST_ID_HEADER = "X-Request-Id"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
