@@ -41,6 +41,10 @@ def on_starting(server) -> None:
 
 
 def post_worker_init(worker) -> None:
+    from django.apps import apps
+
+    if not apps.ready:  # an app that is not ours (figure 7's hello-world WSGI app): no outbox to drain
+        return
     from apikeys.records.audit_delivery import start_sender
 
     start_sender()
