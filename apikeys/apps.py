@@ -13,10 +13,11 @@ class ApikeysConfig(AppConfig):
         from django.core import checks, signals
         from django.db.models.signals import post_migrate
 
-        from apikeys.infra import deferred, planner, triggers
+        from apikeys.infra import deferred, outages, planner, triggers
 
         signals.request_started.connect(deferred.request_started, dispatch_uid="apikeys-deferred-start")
         signals.request_finished.connect(deferred.request_finished, dispatch_uid="apikeys-deferred-finish")
+        signals.request_started.connect(outages.drop_hung_up_connections, dispatch_uid="apikeys-hung-up")
         post_migrate.connect(triggers.ensure_after_migrate, sender=self, dispatch_uid="apikeys-owner-counts")
         post_migrate.connect(planner.refresh_after_migrate, sender=self, dispatch_uid="apikeys-statistics")
         checks.register(lifetime_policy_check)

@@ -81,7 +81,10 @@ DATABASES = {
     "default": dj_database_url.parse(
         env.string("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=600,
-        conn_health_checks=True,
+        # Not Django's health check (a `SELECT 1` round trip before every request's first statement): a kept
+        # PostgreSQL connection the server has hung up on is closed at each request's start by a poll instead
+        # (`outages.drop_hung_up_connections`, issue 22's profile).
+        conn_health_checks=False,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

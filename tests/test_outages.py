@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import sqlite3
 
 import psycopg
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection, connections
 from django.test import Client, override_settings
 
 from apikeys.infra import caching
@@ -180,3 +181,29 @@ def test_a_last_used_mark_the_database_cannot_take_is_dropped(api, alice, monkey
 )
 def test_an_outage_is_told_by_the_drivers_error_code_not_its_words(make_error, outage):
     assert is_outage(make_error()) is outage
+
+
+def test_a_kept_connection_that_answers_is_kept_from_one_request_to_the_next(client, alice):
+    auth = {"HTTP_AUTHORIZATION": apikey_header(new_key(alice).encoded)}
+    assert client.get("/_security/_authenticate", **auth).status_code == 200
+    kept = connection.connection
+    assert client.get("/_security/_authenticate", **auth).status_code == 200
+    assert connection.connection is kept
+
+
+def test_a_connection_postgresql_has_hung_up_on_is_replaced_before_the_next_request_uses_it(
+    client, alice, transactional_db
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("only a database server hangs up on a kept connection (run with DATABASE_URL=postgres://...)")
+    auth = {"HTTP_AUTHORIZATION": apikey_header(new_key(alice).encoded)}
+    assert client.get("/_security/_authenticate", **auth).status_code == 200
+    hung_up = connection.connection
+    other = connections.create_connection("default")  # as an operator's restart would, from outside the worker
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [hung_up.info.backend_pid])
+    other.close()
+    assert select.select([hung_up.fileno()], [], [], 10)[0], "the server said goodbye on the kept connection"
+
+    assert client.get("/_security/_authenticate", **auth).status_code == 200  # not a 503
+    assert connection.connection is not hung_up

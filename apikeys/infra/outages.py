@@ -7,6 +7,7 @@ Django's wraps (`__cause__`)."""
 from __future__ import annotations
 
 import logging
+import select
 import sqlite3
 import sys
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.views import defaults
@@ -96,6 +97,26 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_outage(error):
         return unavailable(request, error)
     return defaults.server_error(request)
+
+
+def drop_hung_up_connections(**kwargs: object) -> None:
+    """`request_started`: close a kept PostgreSQL connection the server has hung up on (restarted, or ended the
+    session), so that the request connects afresh instead of failing on it. Django's health check
+    (`CONN_HEALTH_CHECKS`) asks the server `SELECT 1` before each request's first statement: a round trip as long as
+    a warm key's own read. Between requests nothing is owed on an idle connection, so one the server has closed is
+    readable (its farewell, then end of file): a poll that does not wait tells it, with no round trip."""
+    for db in connections.all(initialized_only=True):
+        raw = db.connection
+        if raw is None or db.vendor != "postgresql":
+            continue  # SQLite: a file, never hung up on
+        if raw.closed or _readable(raw.fileno()):
+            db.close()
+
+
+def _readable(descriptor: int) -> bool:
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 # --- Readiness: does the database answer now? -----------------------------------------------------------------
