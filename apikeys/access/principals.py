@@ -28,6 +28,18 @@ def user_role_names(user: User) -> list[str]:
     return sorted(names)
 
 
+def user_fields(user: User, roles: list[str]) -> dict[str, Any]:
+    """A user as Elasticsearch describes one, in the get-user answer and in `_authenticate` alike."""
+    return {
+        "username": user.username,
+        "roles": roles,
+        "full_name": user.full_name or None,
+        "email": user.email or None,
+        "metadata": user.metadata or {},
+        "enabled": user.is_active,
+    }
+
+
 def user_roles(user: User) -> dict[str, dict]:
     """The role set a user holds now: those of its assigned roles that exist, the built-in ones included."""
     names = user_role_names(user)
@@ -69,14 +81,7 @@ class Principal:
     def authentication(self) -> dict[str, Any]:
         """Who this is, as `_authenticate` (and the token endpoint) describe an authentication."""
         user = self.user
-        out: dict[str, Any] = {
-            "username": user.username,
-            "roles": [] if self.api_key else user_role_names(user),
-            "full_name": user.full_name or None,
-            "email": user.email or None,
-            "metadata": user.metadata or {},
-            "enabled": user.is_active,
-        }
+        out = user_fields(user, [] if self.api_key else user_role_names(user))  # a key holds no roles
         if self.api_key is not None:
             realm = {"name": "_es_api_key", "type": "_es_api_key"}
             out.update(authentication_realm=realm, lookup_realm=realm, authentication_type="api_key")

@@ -12,6 +12,7 @@ from apikeys.domain.errors import ApiError, ValidationFailed
 from apikeys.domain.privileges import RESERVED_ROLES, actions, in_answer_order, validate_role_descriptor
 from apikeys.models import Role
 from apikeys.records import audit
+from apikeys.services.writes import audited, delete_audited
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,7 @@ def put_role(principal: Principal, name: str, body: Any) -> bool:
     descriptor = validate_role_descriptor(name, body)
     with transaction.atomic():
         _, created = Role.objects.update_or_create(name=name, defaults={"descriptor": descriptor})
-        audit.record(
-            audit.Action.ROLE_CHANGE,
-            principal.user.audit_name,
-            target=name,
-            client_address=principal.client_address,
-            created=created,
-        )
+        audited(principal, audit.Action.ROLE_CHANGE, name, created=created)
     log.info("role %s name=%s by=%s", "created" if created else "updated", name, principal.user.audit_name)
     return created
 
@@ -44,16 +39,7 @@ def put_role(principal: Principal, name: str, body: Any) -> bool:
 def delete_role(principal: Principal, name: str) -> bool:
     principal.require(actions.ROLE_DELETE)
     _check_role_name(name)
-    with transaction.atomic():
-        deleted, _ = Role.objects.filter(name=name).delete()
-        if deleted:
-            audit.record(
-                audit.Action.ROLE_DELETE,
-                principal.user.audit_name,
-                target=name,
-                client_address=principal.client_address,
-            )
-    return bool(deleted)
+    return delete_audited(Role.objects.filter(name=name), principal, audit.Action.ROLE_DELETE, name)
 
 
 def role_descriptors(names: list[str] | None) -> dict[str, dict]:

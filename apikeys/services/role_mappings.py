@@ -13,6 +13,7 @@ from apikeys.domain.privileges import actions
 from apikeys.domain.role_mappings import mapping_to_dict, validate_mapping
 from apikeys.models import RoleMapping
 from apikeys.records import audit
+from apikeys.services.writes import audited, delete_audited
 
 log = logging.getLogger(__name__)
 
@@ -23,29 +24,14 @@ def put_role_mapping(principal: Principal, name: str, body: Any) -> bool:
     stored = validate_mapping(name, body)
     with transaction.atomic():
         _, created = RoleMapping.objects.update_or_create(name=name, defaults=stored)
-        audit.record(
-            audit.Action.ROLE_MAPPING_CHANGE,
-            principal.user.audit_name,
-            target=name,
-            client_address=principal.client_address,
-            created=created,
-        )
+        audited(principal, audit.Action.ROLE_MAPPING_CHANGE, name, created=created)
     log.info("role mapping %s name=%s by=%s", "created" if created else "updated", name, principal.user.audit_name)
     return created
 
 
 def delete_role_mapping(principal: Principal, name: str) -> bool:
     principal.require(actions.ROLE_MAPPING_DELETE)
-    with transaction.atomic():
-        deleted, _ = RoleMapping.objects.filter(name=name).delete()
-        if deleted:
-            audit.record(
-                audit.Action.ROLE_MAPPING_DELETE,
-                principal.user.audit_name,
-                target=name,
-                client_address=principal.client_address,
-            )
-    return bool(deleted)
+    return delete_audited(RoleMapping.objects.filter(name=name), principal, audit.Action.ROLE_MAPPING_DELETE, name)
 
 
 def get_role_mappings(principal: Principal, names: list[str] | None) -> dict[str, dict]:

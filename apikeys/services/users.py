@@ -17,12 +17,13 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from apikeys.access.principals import Principal, user_role_names
+from apikeys.access.principals import Principal, user_fields, user_role_names
 from apikeys.domain import passwords
 from apikeys.domain.errors import ApiError, InvalidRequest, ParseFailed, ValidationFailed
 from apikeys.domain.privileges import actions
 from apikeys.models import NATIVE_REALM, User
 from apikeys.records import audit
+from apikeys.services.writes import audited, delete_audited
 
 log = logging.getLogger(__name__)
 
@@ -220,16 +221,8 @@ def delete_user(principal: Principal, username: str) -> bool:
     principal.require(actions.USER_DELETE)
     if username == principal.user.username:
         raise ApiError("users may not delete themselves")
-    with transaction.atomic():
-        deleted, _ = User.objects.filter(username=username, external_realm="", is_service_account=False).delete()
-        if deleted:
-            audit.record(
-                audit.Action.USER_DELETE,
-                principal.user.audit_name,
-                target=username,
-                client_address=principal.client_address,
-            )
-    return bool(deleted)
+    native = User.objects.filter(username=username, external_realm="", is_service_account=False)
+    return delete_audited(native, principal, audit.Action.USER_DELETE, username)
 
 
 def _native_user(username: str) -> User | None:
@@ -240,13 +233,7 @@ def _native_user(username: str) -> User | None:
 
 
 def _audit(principal: Principal, username: str, **details: Any) -> None:
-    audit.record(
-        audit.Action.USER_CHANGE,
-        principal.user.audit_name,
-        target=username,
-        client_address=principal.client_address,
-        **details,
-    )
+    audited(principal, audit.Action.USER_CHANGE, username, **details)
 
 
 def change_password(principal: Principal, username: str | None, body: dict[str, Any]) -> None:
@@ -289,21 +276,10 @@ def set_enabled(principal: Principal, username: str, enabled: bool) -> None:
     log.info("user %s username=%s by=%s", "enabled" if enabled else "disabled", username, principal.user.username)
 
 
-def user_to_dict(user: User) -> dict[str, Any]:
-    return {
-        "username": user.username,
-        "roles": user_role_names(user),
-        "full_name": user.full_name or None,
-        "email": user.email or None,
-        "metadata": user.metadata or {},
-        "enabled": user.is_active,
-    }
-
-
 def get_users(principal: Principal, names: list[str] | None) -> dict[str, dict[str, Any]]:
     """The native users by username (every one when `names` is None), those of `names` that exist."""
     principal.require(actions.USER_GET)
     users = User.objects.filter(is_service_account=False, external_realm="").order_by("username")
     if names is not None:
         users = users.filter(username__in=names)
-    return {user.username: user_to_dict(user) for user in users}
+    return {user.username: user_fields(user, user_role_names(user)) for user in users}
