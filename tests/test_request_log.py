@@ -3,16 +3,19 @@ duration and caller, and never a secret, a password or a token, whatever the req
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import logging.config
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
-from pythonjsonlogger.json import JsonFormatter as LibraryJsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter as LibraryJsonFormatter
 
+from apikeys.infra.request_log import RequestLines
 from config.logs import FIELDS, JSON_FORMATTER, JsonFormatter
 from tests.conftest import PASSWORD, apikey_header, basic, new_key
 
@@ -48,6 +51,21 @@ def json_log(settings):
     logging.config.dictConfig(settings.LOGGING)
 
 
+@contextlib.contextmanager
+def alone():
+    """Only the log's own handler on the root logger, as in production: pytest adds its capturing handlers for each
+    test's body, and with them a request's line goes through `logging` (`RequestLines`), not the shortcut."""
+    root = logging.getLogger()
+    others = [handler for handler in root.handlers if not isinstance(handler.formatter, JsonFormatter)]
+    for handler in others:
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in others:
+            root.addHandler(handler)
+
+
 def request_lines(lines: list[str]) -> list[dict]:
     return [record for record in map(json.loads, lines) if record["logger"] == "apikeys.request"]
 
@@ -69,11 +87,12 @@ def test_an_insane_request_id_is_replaced(client, db, given):
 
 def test_each_request_writes_one_json_line_with_its_id_route_status_and_caller(json_log, alice):
     key = new_key(alice)
-    answer = Client().get(
-        f"/_security/api_key/{key.key.id}/_usage",
-        HTTP_AUTHORIZATION=apikey_header(key.encoded),
-        HTTP_X_REQUEST_ID="req-1",
-    )
+    with alone():
+        answer = Client().get(
+            f"/_security/api_key/{key.key.id}/_usage",
+            HTTP_AUTHORIZATION=apikey_header(key.encoded),
+            HTTP_X_REQUEST_ID="req-1",
+        )
     assert answer.status_code == 200
     (line,) = request_lines(json_log())
     assert line["request_id"] == "req-1"
@@ -167,3 +186,74 @@ def test_the_request_lines_shortcut_writes_what_python_json_logger_writes():
     setattr(fast, FIELDS, fields)
     plain.__dict__.update(fields)
     assert json.loads(formatter.format(fast)) == json.loads(LibraryJsonFormatter.format(formatter, plain))
+
+
+class Kept(logging.Handler):
+    """A second handler: its records, as `logging` hands them over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def without_timestamp(line: dict) -> dict:
+    return {name: value for name, value in line.items() if name != "timestamp"}
+
+
+def test_a_request_line_written_past_logging_is_the_line_logging_writes(json_log):
+    lines = RequestLines(logging.getLogger("apikeys.request"))
+    fields = {"request_id": "r1", "method": "GET", "status": 200, "duration_ms": 0.25, "key_id": "", "client": None}
+    with alone():
+        assert lines.sole_handler() is not None  # the set-up LOG_FORMAT=json makes: the shortcut
+        lines.write(fields)
+    kept = Kept()
+    logging.getLogger().addHandler(kept)
+    try:
+        assert lines.sole_handler() is None  # two handlers: through logging
+        lines.write(fields)
+    finally:
+        logging.getLogger().removeHandler(kept)
+    (record,) = kept.records
+    assert record.name == "apikeys.request" and record.getMessage() == "request"
+    fast, through_logging = map(json.loads, json_log())
+    assert (
+        without_timestamp(fast)
+        == without_timestamp(through_logging)
+        == {
+            "level": "INFO",
+            "logger": "apikeys.request",
+            "message": "request",
+            **fields,
+        }
+    )
+    assert abs(
+        datetime.fromisoformat(fast["timestamp"]) - datetime.fromisoformat(through_logging["timestamp"])
+    ) < timedelta(seconds=5)
+
+
+def test_a_request_line_goes_through_logging_when_a_filter_could_change_it(json_log):
+    (handler,) = [handler for handler in logging.getLogger().handlers if isinstance(handler.formatter, JsonFormatter)]
+    dropping = logging.Filter("somewhere.else")  # drops every record of other loggers
+    handler.addFilter(dropping)
+    try:
+        with alone():
+            lines = RequestLines(logging.getLogger("apikeys.request"))
+            assert lines.sole_handler() is None
+            lines.write({"request_id": "r2"})
+    finally:
+        handler.removeFilter(dropping)
+    assert json_log() == []
+
+
+def test_no_request_line_when_the_level_leaves_info_out(json_log):
+    logger = logging.getLogger("apikeys.request")
+    logger.setLevel(logging.WARNING)
+    try:
+        with alone():
+            RequestLines(logger).write({"request_id": "r3"})
+    finally:
+        logger.setLevel(logging.NOTSET)
+    assert json_log() == []

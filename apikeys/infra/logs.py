@@ -6,8 +6,14 @@ import logging
 import re
 
 # A record carrying its fields whole in this attribute (the line each request writes, `request_log`) is written
-# by the JSON formatter's shortcut (`config.logs.JsonFormatter`).
+# by the JSON formatter's shortcut (`config.logs.JsonFormatter.format_fields`).
 FIELDS = "json_fields"
+
+
+class LeavesFieldsLines:
+    """Marks a filter that passes a fields line (its message the word `request`, its request id among its fields)
+    unchanged: `request_log.RequestLines` may write such a line past it without building a record."""
+
 
 # `Authorization: ApiKey xxx` / `Basic xxx` / `Bearer xxx`, and `api_key`/`password`/`encoded` values in
 # text or JSON.
@@ -22,7 +28,7 @@ def scrub(text: str) -> str:
     return PATTERNS[1].sub(lambda m: f"{m.group(1)}[REDACTED]", text)
 
 
-class ScrubSecrets(logging.Filter):
+class ScrubSecrets(LeavesFieldsLines, logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = scrub(message)

@@ -26,7 +26,7 @@ from django.utils.functional import empty
 
 from apikeys.infra import metrics
 from apikeys.infra.http import client_address
-from apikeys.infra.logs import FIELDS
+from apikeys.infra.logs import FIELDS, LeavesFieldsLines
 
 REQUEST_ID_HEADER = "X-Request-Id"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -34,6 +34,7 @@ API_PATHS = ("/_security", "/openapi.json")
 SESSION = "session"  # the credential of a console request: its signed-in user
 
 log = logging.getLogger("apikeys.request")
+MESSAGE = "request"
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("apikeys_request_id", default=None)
 
 
@@ -71,7 +72,7 @@ class RequestMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
-        self.log_requests = settings.LOG_FORMAT == "json"
+        self.lines = RequestLines(log) if settings.LOG_FORMAT == "json" else None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -85,7 +86,7 @@ class RequestMiddleware:
         surface, endpoint = route(request)
         metrics.request_answered(surface, endpoint, request.method, response.status_code, seconds)
         response[REQUEST_ID_HEADER] = request_id
-        if self.log_requests:
+        if self.lines is not None:
             credential, key_id, username = caller(request)
             fields = {
                 "request_id": request_id,
@@ -99,11 +100,60 @@ class RequestMiddleware:
                 "username": username,
                 "client": client_address(request),
             }
-            log.info("request", extra={FIELDS: fields})
+            self.lines.write(fields)
         return response
 
 
-class RequestIdFilter(logging.Filter):
+class RequestLines:
+    """Writes each request's line. Through `logging`, as any record, unless the log is set up the way
+    `LOG_FORMAT=json` sets it up: the line would reach exactly one handler, a `StreamHandler` whose formatter
+    can write a fields line (`format_fields`) and whose filters all leave such a line unchanged
+    (`LeavesFieldsLines`). Then the line is formatted by that formatter and written to that handler's stream
+    under its lock, the same characters `logging` would write, without the `LogRecord`, the filters and the
+    handler calls that were two thirds of its cost. The set-up is looked at again for each line, so a handler
+    added later (a test's `caplog`, a `dictConfig` at run time) gets the line through `logging`."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+
+    def write(self, fields: dict) -> None:
+        handler = self.sole_handler()
+        if handler is not None:
+            line = handler.formatter.format_fields(
+                logging.getLevelName(logging.INFO), self.logger.name, MESSAGE, fields, time.time()
+            )
+            try:
+                with handler.lock:
+                    handler.stream.write(line + handler.terminator)
+                    handler.flush()
+                return
+            except (OSError, ValueError):  # a closed or broken stream: `logging` reports it its own way
+                pass
+        self.logger.info(MESSAGE, extra={FIELDS: fields})
+
+    def sole_handler(self) -> logging.StreamHandler | None:
+        logger = self.logger
+        if logger.disabled or logger.filters or not logger.isEnabledFor(logging.INFO):
+            return None
+        handlers: list[logging.Handler] = []
+        current: logging.Logger | None = logger
+        while current is not None:  # the loggers `Logger.callHandlers` would visit
+            handlers.extend(current.handlers)
+            current = current.parent if current.propagate else None
+        if len(handlers) != 1:
+            return None
+        handler = handlers[0]
+        if (
+            type(handler) is not logging.StreamHandler
+            or handler.level > logging.INFO
+            or not hasattr(handler.formatter, "format_fields")
+            or not all(isinstance(found, LeavesFieldsLines) for found in handler.filters)
+        ):
+            return None
+        return handler
+
+
+class RequestIdFilter(LeavesFieldsLines, logging.Filter):
     """Puts the id of the request being answered on every record logged meanwhile (`request_id`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
