@@ -168,6 +168,9 @@ class ApiKey(models.Model):
             models.Index(fields=["invalidation", "id"], name="apikey_invalidation"),
             models.Index(fields=["managed", "creation", "id"], name="apikey_managed"),
             models.Index(fields=["invalidated", "expiration", "id"], name="apikey_status_sort"),
+            # The Expiring soon page: its keys are a few days of this index, and their newest first come from
+            # it alone (`listing.page_rows`, ids first), never from each matching key's row.
+            models.Index(fields=["invalidated", "expiration", "creation", "id"], name="apikey_expiring"),
             models.Index(fields=["owner", "creation", "id"], name="apikey_owner"),
             models.Index(fields=["realm", "id"], name="apikey_realm"),
             # Few keys are cross-cluster: a partial index counts them (and filters on them) without a scan.

@@ -89,3 +89,22 @@ def test_the_newest_unused_keys_are_found_from_the_limit_not_by_stepping_over_ev
     assert len(rows) == 1
     walk = plan(rows[0])
     assert "creation<?" in walk and "TEMP B-TREE FOR ORDER BY" not in walk, walk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_expiring_soon_page_sorts_its_ids_from_an_index_alone_then_reads_only_its_rows(admin):
+    call_command("seed_api_keys", count=3000, owners=5, seed=2, stdout=None)
+    connection.close()
+    client = Client()
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/api-keys/", {"status": "expiring"})
+    assert page.status_code == 200
+    shown = page.content.count(b'class="row-select"')
+    assert shown > 0
+    keys = [q["sql"] for q in queries if q["sql"].startswith('SELECT "apikeys_apikey"."id"')]
+    ids, rows = keys  # the page's ids, then only their rows (with their owners)
+    assert "COVERING INDEX apikey_expiring" in plan(ids), plan(ids)
+    assert rows.startswith('SELECT "apikeys_apikey"."id" AS "id"') and "apikeys_user" in rows
+    asked = rows[rows.index(" IN (") + 5 : rows.rindex(")")].split(", ")
+    assert len(asked) == shown  # no more rows read than shown
