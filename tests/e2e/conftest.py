@@ -76,12 +76,13 @@ def page(page, browser_errors):
 
 @pytest.fixture
 def screenshot(page):
-    """Save a full-page screenshot as a test artifact: test-results/screenshots/<name>.png."""
+    """Save a full-page screenshot as a test artifact: test-results/screenshots/<name>.png, of the test's `page`
+    or of the one given (`of`: a page of its own context, without JavaScript say)."""
 
-    def take(name: str) -> Path:
+    def take(name: str, of=None) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (of or page).screenshot(path=str(path), full_page=True)
         return path
 
     return take

@@ -12,7 +12,6 @@ from playwright.sync_api import Browser, Page, expect
 from apikeys.domain import keys
 from apikeys.models import ApiKey
 from tests.conftest import new_key
-from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.support import (
     authenticates,
     dialog,
@@ -110,13 +109,7 @@ def nojs_alice(browser: Browser, live_server, alice):
         yield page
 
 
-def snapshot(page: Page, name: str) -> None:
-    """The `screenshot` fixture shows the test's own page; this one, a page without JavaScript."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def test_without_javascript_a_key_is_cloned_on_a_phone(nojs_alice: Page, live_server, alice):
+def test_without_javascript_a_key_is_cloned_on_a_phone(nojs_alice: Page, live_server, alice, screenshot):
     page = nojs_alice
     source = new_key(alice, "phone-key", expiration="2d")
     page.goto(f"{live_server.url}/api-keys/{source.key.id}/")
@@ -124,13 +117,13 @@ def test_without_javascript_a_key_is_cloned_on_a_phone(nojs_alice: Page, live_se
     expect(page).to_have_url(re.compile(f"/api-keys/{source.key.id}/clone/$"))
     expect(page.get_by_text(re.compile(r"^This key expires on "))).to_be_visible()
     page.get_by_label("Expiration").select_option(label="Never")
-    snapshot(page, "clone-no-js-375")
+    screenshot("clone-no-js-375", of=page)
     page.get_by_role("button", name="Clone key").click()
 
     expect(page.get_by_role("heading", name="Cloned API key 'phone-key'")).to_be_visible()
     encoded = page.get_by_label("API key", exact=True).input_value()
     assert authenticates(page, live_server, encoded) == 200
     assert ApiKey.objects.get(pk=keys.decode(encoded)[0]).expiration is None
-    snapshot(page, "clone-no-js-created-375")
+    screenshot("clone-no-js-created-375", of=page)
     page.get_by_role("link", name="Done").click()
     expect(rows(page).filter(has_text="phone-key")).to_have_count(2)

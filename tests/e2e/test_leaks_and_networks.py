@@ -91,7 +91,7 @@ def test_without_javascript_the_create_page_takes_an_allowlist_and_names_a_bad_l
     page.get_by_label("Allowed IP addresses").fill("::1\nnope")
     page.get_by_role("button", name="Create API key").click()
     expect(page.get_by_text("'nope' is not an IP address or a CIDR network. Line 2.")).to_be_visible()
-    screenshot("allowlist-nojs-error")
+    screenshot("allowlist-nojs-error", of=page)
     assert not ApiKey.objects.exists()
     page.get_by_label("Allowed IP addresses").fill("::1")
     page.get_by_role("button", name="Create API key").click()
@@ -104,4 +104,4 @@ def test_without_javascript_the_leaked_badge_shows_in_the_list(nojs_page: Page, 
     page = nojs_page
     page.reload()
     expect(page.get_by_role("link", name=re.compile("^Leaked")).first).to_have_attribute("href", FOUND_AT)
-    screenshot("leaked-list-nojs-375")
+    screenshot("leaked-list-nojs-375", of=page)

@@ -116,7 +116,7 @@ def test_without_javascript_a_key_is_rolled_on_a_phone(nojs_alice: Page, live_se
     page.get_by_role("link", name="Roll key").click()
     expect(page).to_have_url(re.compile(f"/api-keys/{old.key.id}/roll/$"))
     page.get_by_role("radio", name="Immediately").check()
-    screenshot("roll-no-js-375")  # axe needs JavaScript: the dialog's test checks it at 375 px too
+    screenshot("roll-no-js-375", of=page)  # axe needs JavaScript: the dialog's test checks it at 375 px too
     page.get_by_role("button", name="Roll key").click()
 
     expect(page.get_by_role("heading", name="Rolled API key 'phone-key'")).to_be_visible()
