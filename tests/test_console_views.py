@@ -10,9 +10,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apikeys import services
+from apikeys.access.principals import Principal
 from apikeys.models import ApiKey, ApplicationPrivilege, KeyUsage, KeyUsageDay
 from apikeys.records import usage
-from apikeys.services import create_managed_api_key
+from apikeys.services import create_cross_cluster_api_key, create_managed_api_key
 from tests.conftest import PASSWORD, make_keys, make_role, make_user, new_key
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -376,6 +378,25 @@ def test_counts_of_thousands_are_written_with_separators(alice):
     content = signed_in(alice).get("/api-keys/").content.decode()
     assert "Showing 1&ndash;25 of 1,234 API keys" in content
     assert "Active (1,234)" in content and "Select all matching (1,234)" in content
+
+
+def test_select_all_matching_offers_only_the_keys_the_caller_may_delete(manager, admin, alice):
+    new_key(alice, "one")
+    new_key(alice, "two")
+    principal = Principal.for_user(admin)
+    create_cross_cluster_api_key(principal, {"name": "remote", "access": {"search": [{"names": ["logs-*"]}]}})
+    # A manager of every key without manage_security may not delete the cross-cluster one: not offered, not counted.
+    content = signed_in(manager).get("/api-keys/").content.decode()
+    assert "of 3 API keys" in content and "Select all matching (2)" in content
+    assert signed_in(manager).get("/api-keys/", {"type": "cross_cluster"}).content.decode().count("Select all") == 0
+    # Searching narrows what is counted; with manage_security every key is offered.
+    assert "Select all matching (1)" in signed_in(manager).get("/api-keys/", {"q": "one"}).content.decode()
+    assert "Select all matching (3)" in signed_in(admin).get("/api-keys/").content.decode()
+    # Invalidated keys cannot be deleted again: nothing to select.
+    services.invalidate_keys(ApiKey.objects.filter(name="one"), None, principal)
+    invalidated = signed_in(admin).get("/api-keys/", {"status": "invalidated"}).content.decode()
+    assert "of 1 API key" in invalidated and "Select all matching" not in invalidated
+    assert 'id="bulk-delete"' not in invalidated
 
 
 def test_the_key_page_shows_the_application_privileges_a_key_really_holds(db):

@@ -17,7 +17,7 @@ from django.db.models import Count, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apikeys.access.permissions import visible_keys
+from apikeys.access.permissions import deletable_keys, may_delete_any, visible_keys
 from apikeys.access.principals import Principal
 from apikeys.domain.key_rules import KeyStatus, expiring_soon, not_used
 from apikeys.infra.caching import cached_count
@@ -217,6 +217,17 @@ class KeyListing:
 
     def has_any_key(self) -> bool:
         return self.total > 0 or self.visible.exists()
+
+    def deletable_total(self) -> int:
+        """How many of the matching keys the caller may delete (`deletable_keys`), what "Select all matching"
+        offers and its confirmation counts: no invalidated key, and a cross-cluster one only with
+        `manage_security`. Counted only when it can differ from `total` (cross-cluster keys among the
+        search's, for a caller without `manage_security`): otherwise it is `total`, at no query."""
+        if not may_delete_any(self.principal) or self.filters.status == KeyStatus.INVALIDATED:
+            return 0
+        if self.principal.has_cluster("manage_security") or not self.counts.get("cross_cluster"):
+            return self.total
+        return deletable_keys(self.principal).filter(compile_query(self.query)).count()
 
     def page_keys(self) -> list[ApiKey]:
         """The keys of this page, in order, only the columns a row shows and whether each owner is enabled

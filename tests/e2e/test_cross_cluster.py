@@ -222,6 +222,8 @@ def test_a_manager_without_manage_security_is_offered_no_delete_of_a_cross_clust
     expect(personal_row.get_by_role("checkbox", name="Select personal-one")).to_be_visible()
     expect(remote_row.get_by_role("link", name="Delete remote-logs")).to_have_count(0)
     expect(remote_row.get_by_role("checkbox")).to_have_count(0)
+    expect(page.get_by_text("Showing 1–2 of 2 API keys")).to_be_visible()
+    expect(page.get_by_role("checkbox", name="Select all matching (1)")).to_be_visible()  # what may go
     screenshot("list-manager-cross-cluster")
 
     # A delete posted anyway (a stale page, a hand-made request) is refused with its reason, and nothing changes.

@@ -68,6 +68,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
         "has_any_key": listing.has_any_key(),
         "can_create": principal.can_manage_own_keys,
         "can_delete": may_delete_any(principal),
+        "deletable_total": listing.deletable_total(),
         "can_delete_expired": may_delete_all_matching_a_state(principal),
         "unused_days": settings.APIKEYS_UNUSED_DAYS,
         "own_keys_only": not principal.can_read_all_keys,
