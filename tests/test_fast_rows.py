@@ -137,3 +137,64 @@ def test_the_rows_of_an_owner_are_what_the_orm_loads_in_its_order(varied_keys, a
             assert_same_fields(got, expected)
             assert got.to_dict() == expected.to_dict()
     assert OWNED_KEYS.fetch(-1) == []
+
+
+def same_values(got: Sequence[Sequence[Any]], expected: Sequence[Sequence[Any]]) -> None:
+    """Row by row, value and type (a datetime with the same zone)."""
+    assert len(got) == len(expected)
+    for got_row, expected_row in zip(got, expected, strict=True):
+        assert [(v, type(v)) for v in got_row] == [(v, type(v)) for v in expected_row]
+        for got_value, expected_value in zip(got_row, expected_row, strict=True):
+            if isinstance(expected_value, datetime):
+                assert got_value.tzinfo == expected_value.tzinfo
+
+
+def test_a_kept_statement_gives_the_rows_the_orm_gives_and_is_not_built_again(varied_keys):
+    kept = fast_rows.KeptStatements(ApiKey)
+    fields = ["id", "name", "creation", "expiration", "invalidated", "metadata", "owner__is_active"]
+    built = []
+
+    def page():
+        built.append(1)
+        return ApiKey.objects.filter(name__in=["full", "bare"]).order_by("-creation", "id")[0:2].values_list(*fields)
+
+    expected = [list(row) for row in page()]
+    assert len(expected) == 2
+    for _ in range(2):
+        db, rows = kept.rows(("page", 1), page)
+        assert db == "default"
+        same_values(rows, expected)
+    assert len(built) == 2  # once for `expected`, once for the first ask: the second ran the kept statement
+    ApiKey.objects.filter(pk=expected[0][0]).update(metadata={"changed": 1})
+    assert kept.rows(("page", 1), page)[1][0][5] == {"changed": 1}  # the statement is kept, never its rows
+
+
+def test_statements_are_kept_by_shape_and_only_the_newest_ones(varied_keys):
+    kept = fast_rows.KeptStatements(ApiKey, size=2)
+    ordered = ApiKey.objects.order_by("id")
+    built = []
+
+    def first(limit: int):
+        built.append(limit)
+        return ordered[:limit].values_list("id")
+
+    for limit in (1, 2, 1, 3):  # 1, asked again, is newer than 2: 3 pushes 2 out
+        assert len(kept.rows(("first", limit), lambda limit=limit: first(limit))[1]) == min(limit, 2)
+    assert built == [1, 2, 3]
+    for limit in (3, 1, 2):
+        kept.rows(("first", limit), lambda limit=limit: first(limit))
+    assert built == [1, 2, 3, 2]
+
+
+def test_a_statement_without_a_shape_is_not_kept_and_one_matching_nothing_asks_nothing(varied_keys):
+    kept = fast_rows.KeptStatements(ApiKey)
+    built = []
+
+    def named():
+        built.append(1)
+        return ApiKey.objects.filter(pk__in=["nope"]).values_list("id")
+
+    assert kept.rows(None, named) == ("default", [])
+    assert kept.rows(None, named) == ("default", [])
+    assert len(built) == 2
+    assert kept.rows("none", lambda: ApiKey.objects.filter(pk__in=[]).values_list("id")) == ("default", [])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from html import escape
 
 import django_tables2 as tables
@@ -125,8 +126,14 @@ class ApiKeyTable(tables.Table):
             "\n".join(f"<tr>{''.join(f'{td}{cell(key, now)}</td>' for td, cell in cells)}</tr>" for key in self.keys)
         )
 
+    @cached_property
+    def deletable(self) -> set[int]:
+        """The page's keys the caller may delete (as objects: `id()`), asked once a key: a checkbox and a Delete
+        link each."""
+        return {id(key) for key in self.keys if self.can_delete(key)}
+
     def cell_select(self, key: ApiKey, now: datetime) -> str:
-        if not self.can_delete(key):
+        if id(key) not in self.deletable:
             return ""
         name = escape(key.name)
         managed = " data-managed" if key.managed else ""
@@ -161,7 +168,7 @@ class ApiKeyTable(tables.Table):
         return f'<span class="used">{used}</span>{sparkline(days, label)}'
 
     def cell_actions(self, key: ApiKey, now: datetime) -> str:
-        if not self.can_delete(key):
+        if id(key) not in self.deletable:
             return ""
         url = self.delete_url.format(key.id)
         return (

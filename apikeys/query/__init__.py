@@ -10,7 +10,14 @@ from apikeys.query.aggregations import AGGREGATION_TYPES, MAX_BUCKETS, compute_a
 from apikeys.query.datemath import parse_date
 from apikeys.query.dsl import MAX_CLAUSE_COUNT, any_of, compile_query
 from apikeys.query.fields import FIELDS, Field, name_filter, resolve_field
-from apikeys.query.searching import MAX_RESULT_WINDOW, SEARCH_FIELDS, SearchResult, search, walking_the_sort
+from apikeys.query.searching import (
+    MAX_RESULT_WINDOW,
+    SEARCH_FIELDS,
+    SearchResult,
+    search,
+    walking_the_sort,
+    walks_the_sort,
+)
 from apikeys.query.sort import SortKey, apply_sort, parse_sort, sort_values
 
 __all__ = [
@@ -35,4 +42,5 @@ __all__ = [
     "search",
     "sort_values",
     "walking_the_sort",
+    "walks_the_sort",
 ]

@@ -49,9 +49,14 @@ def walking_the_sort(condition: Q, total: int, rows_to_walk: int) -> Q:
     index then meets the page soon, where gathering every match through another index and sorting them does
     not (7 ms for one owner's 5,000 keys at 100,000, against 0.6 ms). SQLite weighs each term of an AND on its
     own, so each term is told."""
-    if total < WALK_SORT_FROM_MATCHES or rows_to_walk * 10 > total:
+    if not walks_the_sort(total, rows_to_walk):
         return condition
     return Q(*[Likely(term) for term in _and_terms(condition)])
+
+
+def walks_the_sort(total: int, rows_to_walk: int) -> bool:
+    """Whether `walking_the_sort` tells the planner so, for these numbers."""
+    return total >= WALK_SORT_FROM_MATCHES and rows_to_walk * 10 <= total
 
 
 def _and_terms(condition: Q) -> list[Q]:

@@ -8,7 +8,9 @@ is kept by the database (`OwnerKeyCount`). A page is read from the nearer end (s
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -21,9 +23,10 @@ from apikeys.access.permissions import deletable_keys, may_delete_any, visible_k
 from apikeys.access.principals import Principal
 from apikeys.domain.key_rules import KeyStatus, expiring_soon, not_used
 from apikeys.infra.caching import cached_count
+from apikeys.infra.fast_rows import KeptStatements
 from apikeys.infra.lookups import escape_wildcard
 from apikeys.models import MANAGED_CLAUSE, ApiKey, KeyType, OwnerKeyCount
-from apikeys.query import compile_query, walking_the_sort
+from apikeys.query import compile_query, walking_the_sort, walks_the_sort
 from apikeys.records import usage
 
 DEFAULT_SORT = "-created"
@@ -56,6 +59,8 @@ ROW_ATTNAMES = [ApiKey._meta.get_field(name).attname for name in ROW_FIELDS]
 OWNER_ENABLED = "owner__is_active"
 # Stepping over this many rows to a page costs little even when they are read whole; beyond it, ids first.
 READ_ROWS_WHEN_SKIPPING = 1_000
+# The statements of pages read in one go, by shape (`page_rows`).
+PAGE_STATEMENTS = KeptStatements(ApiKey)
 # The Type filter's values. Every key is exactly one: a cross-cluster key is that, whatever its metadata says.
 TYPES = {"personal": "Personal", "managed": "Managed", "cross_cluster": "Cross-cluster"}
 CROSS_CLUSTER_CLAUSE: dict[str, Any] = {"term": {"type": KeyType.CROSS_CLUSTER.value}}
@@ -194,10 +199,14 @@ class KeyListing:
     def counts(self) -> dict[str, Any]:
         """The number of keys shown (`total`), the count beside every filter value and the owners' counts.
         The slow part at 100,000 keys: remembered until the next change to keys (or 30 s)."""
-        scope = "all" if self.principal.can_read_all_keys else f"owner:{self.principal.user.pk}"
         return cached_count(
-            ["list", scope, self.query], self._count, rows=lambda counts: sum(counts[name] for name in TYPES)
+            ["list", self.scope, self.query], self._count, rows=lambda counts: sum(counts[name] for name in TYPES)
         )
+
+    @property
+    def scope(self) -> str:
+        """Whose keys are listed: every key, or the caller's."""
+        return "all" if self.principal.can_read_all_keys else f"owner:{self.principal.user.pk}"
 
     @property
     def total(self) -> int:
@@ -234,9 +243,15 @@ class KeyListing:
         (`owner_enabled`; see `page_rows`)."""
         offset = (self.page - 1) * self.per_page
         nearer_end = offset + self.per_page if offset <= self.total // 2 else self.total - offset
-        matching = self.visible.filter(walking_the_sort(compile_query(self.query), self.total, nearer_end))
+
+        def matching() -> QuerySet:
+            return self.visible.filter(walking_the_sort(compile_query(self.query), self.total, nearer_end))
+
+        clause = json.dumps(self.query, sort_keys=True)
+        # What shapes the statement, when nothing in it is read from the clock (date math starts with "now").
+        shape = None if '"now' in clause else (self.scope, clause, walks_the_sort(self.total, nearer_end))
         ids_first = self.filters.status == EXPIRING  # its matches' order is in `apikey_expiring`, not their rows
-        return page_rows(matching, self.ordering, offset, self.per_page, self.total, ids_first)
+        return page_rows(matching, self.ordering, offset, self.per_page, self.total, ids_first, shape)
 
     def _count(self) -> dict[str, Any]:
         """Without a search every count is a range of an index (or the owners' GROUP BY over
@@ -338,24 +353,39 @@ def _reversed(ordering: list[str]) -> list[str]:
 
 
 def page_rows(
-    queryset: QuerySet, ordering: list[str], offset: int, limit: int, total: int, ids_first: bool = False
+    matching: Callable[[], QuerySet],
+    ordering: list[str],
+    offset: int,
+    limit: int,
+    total: int,
+    ids_first: bool = False,
+    shape: Hashable | None = None,
 ) -> list[ApiKey]:
-    """One page of `queryset`'s keys in `ordering`. Pages past the middle are walked from the end with the order
+    """One page of the keys `matching()` gives, in `ordering`. Pages past the middle are walked from the end with the order
     reversed, so the last page costs what the first does (the reversal mirrors NULL placement too: SQLite and
     PostgreSQL both flip it with the direction). Near either end the rows are read in one statement; further
     in, or when the caller knows an index holds both the filter and the order (`ids_first`: the matches are
     sorted, not walked in order), the page's ids are read first, from an index alone, and then only their rows,
     so that the rows stepped over are never read (the Expiring soon page at 100,000 keys: 0.2 ms to sort its
-    700 matches' ids, against 1.6 ms reading each match's row and its owner before sorting)."""
+    700 matches' ids, against 1.6 ms reading each match's row and its owner before sorting). Read in one
+    statement, a page whose `shape` is named (what `matching` depends on) runs the statement kept for it
+    (`fast_rows.KeptStatements`) instead of building and compiling it again."""
     if offset >= total:
         return []
     backwards = offset > total // 2
     end = min(offset + limit, total)
     skip = total - end if backwards else offset
-    ordered = queryset.order_by(*(_reversed(ordering) if backwards else ordering))[skip : skip + end - offset]
+    order = _reversed(ordering) if backwards else ordering
+
+    def ordered() -> QuerySet:
+        return matching().order_by(*order)[skip : skip + end - offset]
+
     if skip <= READ_ROWS_WHEN_SKIPPING and not ids_first:
-        keys = [_row(ordered.db, values) for values in ordered.values_list(*ROW_FIELDS, OWNER_ENABLED)]
+        key = None if shape is None else (shape, tuple(order), skip, end - offset)
+        db, rows = PAGE_STATEMENTS.rows(key, lambda: ordered().values_list(*ROW_FIELDS, OWNER_ENABLED))
+        keys = [_row(db, values) for values in rows]
     else:
+        ordered = ordered()
         ids = list(ordered.values_list("id", flat=True))
         rows = ApiKey.objects.filter(pk__in=ids).values_list(*ROW_FIELDS, OWNER_ENABLED)
         found = {key.id: key for key in (_row(ordered.db, values) for values in rows)}
