@@ -52,11 +52,15 @@ CONSOLE_MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "apikeys.User"
+# Passwords and the signed-in user (`apikeys.access.accounts`); Django's own backend after it serves sessions
+# signed in before it was listed.
+AUTHENTICATION_BACKENDS = ["apikeys.access.accounts.Accounts", "django.contrib.auth.backends.ModelBackend"]
 # A username is unique within its realm (a constraint on username and realm), not alone; Django's sign-in and
-# `createsuperuser` look in the native realm (`RealmUserManager.get_by_natural_key`).
+# `createsuperuser` look in the native realm (`RealmUserManager.get_by_natural_key`): Django's check of a unique
+# username (auth.E003 with its own backend, auth.W004 with ours) is silenced.
 # Sessions, the signed-in user, messages and CSRF are in CONSOLE_MIDDLEWARE, where Django's checks do not look
 # (tests/test_console_middleware.py holds the console to them).
-SILENCED_SYSTEM_CHECKS = ["auth.E003", "admin.E408", "admin.E409", "admin.E410", "security.W003"]
+SILENCED_SYSTEM_CHECKS = ["auth.E003", "auth.W004", "admin.E408", "admin.E409", "admin.E410", "security.W003"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

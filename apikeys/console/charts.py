@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 BAR = 10  # user units per bar: the SVG scales to its box
 HEIGHT = 100
@@ -29,7 +29,7 @@ def stacked_bars(bars: Sequence[tuple[str, int, int]], label: str) -> SafeString
             f'height="{refused_height:.2f}"/><rect class="bar-hit" x="{i * BAR}" y="0" width="{BAR}" height="{HEIGHT}"/></g>'
         )
     width = max(len(bars), 1) * BAR
-    return mark_safe(
+    return SafeString(
         f'<svg class="bar-chart" viewBox="0 0 {width} {HEIGHT}" preserveAspectRatio="none" role="img" '
         f'aria-label="{escape(label)}"><line class="axis" x1="0" y1="{HEIGHT}" x2="{width}" y2="{HEIGHT}"/>'
         f"{''.join(parts)}</svg>"
@@ -50,7 +50,7 @@ def sparkline(values: Sequence[int], label: str) -> SafeString:
             zeros += bar
     paths = (f'<path d="{bars}"/>' if bars else "") + (f'<path class="zero" d="{zeros}"/>' if zeros else "")
     width = len(values) * SPARK_BAR
-    return mark_safe(
+    return SafeString(
         f'<svg class="sparkline" viewBox="0 0 {width} {SPARK_HEIGHT}" width="{width * 2}" height="{SPARK_HEIGHT}" '
         f'role="img" aria-label="{escape(label)}">{paths}</svg>'
     )

@@ -4,6 +4,7 @@ here decides who may do what."""
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta
 from html import escape
@@ -12,7 +13,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from apikeys.access.permissions import Refusal
 from apikeys.console.charts import stacked_bars
@@ -56,6 +57,7 @@ def elapsed(earlier: datetime, later: datetime, rounded: bool = False) -> str:
     return _count(0, "minute")
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred texts a page, most of them the same ("Active", "3 days ago")
 def html_text(text: str) -> str:
     """`text` escaped, its non-breaking spaces written `&nbsp;`: the page stays ASCII, which Python keeps one
     byte a character; one wider character anywhere made every join and the encoding of a whole list page cost
@@ -75,7 +77,7 @@ def relative_time(moment: datetime | None, never: str = "Never", now: datetime |
     else:
         text = f"in {elapsed(now, moment)}"
     exact = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return mark_safe(f'<time datetime="{moment.isoformat()}" title="{exact}">{html_text(text)}</time>')
+    return SafeString(f'<time datetime="{moment.isoformat()}" title="{exact}">{html_text(text)}</time>')
 
 
 def status_of(key: ApiKey, now: datetime | None = None) -> tuple[str, str]:
@@ -103,7 +105,7 @@ OWNER_DISABLED = "Owner disabled"
 
 def owner_badge(owner_enabled: bool) -> SafeString:
     """The Owner disabled badge, after a key's status (nothing while the owner is enabled)."""
-    return mark_safe("" if owner_enabled else f" {badge(OWNER_DISABLED, 'danger')}")
+    return SafeString("" if owner_enabled else f" {badge(OWNER_DISABLED, 'danger')}")
 
 
 # Beside the status of a key secret scanning reported: the badge links to where it was found.
@@ -122,19 +124,19 @@ def _where_found(url: str, inner: str, css: str = "") -> str:
 def leaked_badge(leaked: dict[str, Any] | None) -> SafeString:
     """The Leaked badge, linking to where the key was found (nothing for a key never reported)."""
     if not leaked:
-        return mark_safe("")
+        return SafeString("")
     url = str(leaked.get("url", ""))
     hidden = f'<span class="visually-hidden"> (found at {html_text(url)})</span>'
-    return mark_safe(" " + _where_found(url, LEAKED + hidden, "badge danger"))
+    return SafeString(" " + _where_found(url, LEAKED + hidden, "badge danger"))
 
 
 def leaked_note(key: ApiKey) -> SafeString:
     """What the key page says of a reported key, with where it was found (nothing for a key never reported)."""
     if not key.leaked:
-        return mark_safe("")
+        return SafeString("")
     url = str(key.leaked.get("url", ""))
     done = "It was invalidated." if key.invalidated else "It still works: roll it or delete it now."
-    return mark_safe(
+    return SafeString(
         f"Secret scanning found this key in public and reported it. {done} Found at: {_where_found(url, html_text(url))}"
     )
 
@@ -149,7 +151,7 @@ TYPE_TONES = {"personal": "plain", "managed": "accent", "cross_cluster": "info"}
 def type_badge(key: ApiKey) -> SafeString:
     """The key's Type, as the list's rows and the key page show it."""
     kind = type_of(key)
-    return mark_safe(badge(TYPES[kind], TYPE_TONES[kind]))
+    return SafeString(badge(TYPES[kind], TYPE_TONES[kind]))
 
 
 # --- refusals, in the console's words (the API says them in Elasticsearch's: `api/refusals.py`) -----------------

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from apikeys.access import accounts
 from apikeys.console.presenters import sign_in_problem
 from apikeys.infra import oidc
 from apikeys.infra.http import client_address
@@ -61,7 +62,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     except oidc.SignInFailed as failure:
         return _failed(request, failure)
     wanted = request.session.get(NEXT) or settings.LOGIN_REDIRECT_URL
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=accounts.BACKEND)
     request.session[ID_TOKEN] = id_token
     return redirect(wanted)
 
