@@ -33,6 +33,19 @@ def plan(sql: str) -> str:
         return "\n".join(row[-1] for row in cursor.fetchall())
 
 
+def list_page(admin, params: dict[str, str]) -> tuple[bytes, list[str]]:
+    """The list page of a seeded 3,000-key estate, as the superuser sees it with `params`, and the statements
+    that read its keys (the rows, or their ids first)."""
+    call_command("seed_api_keys", count=3000, owners=5, seed=2, stdout=None)
+    connection.close()  # SQLite reads the statistics when a connection opens
+    client = Client()
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/api-keys/", params)
+    assert page.status_code == 200
+    return page.content, [q["sql"] for q in queries if q["sql"].startswith('SELECT "apikeys_apikey"."id"')]
+
+
 @pytest.mark.django_db
 def test_seeding_leaves_statistics_for_the_planner():
     forget_statistics()
@@ -57,15 +70,8 @@ def test_a_write_refreshes_the_statistics_once_an_interval(alice, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("sort", [f"{direction}{name}" for name in SORTS for direction in ("", "-")])
 def test_each_sort_of_the_list_walks_an_index_instead_of_sorting_every_key(admin, sort):
-    call_command("seed_api_keys", count=3000, owners=5, seed=2, stdout=None)
-    connection.close()  # SQLite reads the statistics when a connection opens
-    client = Client()
-    client.force_login(admin)
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get("/api-keys/", {"sort": sort}).status_code == 200
-    page = [q["sql"] for q in queries if q["sql"].startswith('SELECT "apikeys_apikey"."id" AS "id"')]
-    assert len(page) == 1
-    assert "TEMP B-TREE FOR ORDER BY" not in plan(page[0])
+    _, (rows,) = list_page(admin, {"sort": sort})
+    assert "TEMP B-TREE FOR ORDER BY" not in plan(rows)
 
 
 @pytest.mark.django_db
@@ -78,32 +84,17 @@ def test_migrate_analyzes_a_database_that_has_no_statistics_yet(alice):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_newest_unused_keys_are_found_from_the_limit_not_by_stepping_over_every_newer_key(admin):
-    call_command("seed_api_keys", count=3000, owners=5, seed=2, stdout=None)
-    connection.close()
-    client = Client()
-    client.force_login(admin)
-    with CaptureQueriesContext(connection) as queries:
-        page = client.get("/api-keys/", {"status": "unused"})
-    assert page.status_code == 200 and page.content.count(b'class="row-select"') == 25
-    rows = [q["sql"] for q in queries if q["sql"].startswith('SELECT "apikeys_apikey"."id" AS "id"')]
-    assert len(rows) == 1
-    walk = plan(rows[0])
+    content, (rows,) = list_page(admin, {"status": "unused"})
+    assert content.count(b'class="row-select"') == 25
+    walk = plan(rows)
     assert "creation<?" in walk and "TEMP B-TREE FOR ORDER BY" not in walk, walk
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_expiring_soon_page_sorts_its_ids_from_an_index_alone_then_reads_only_its_rows(admin):
-    call_command("seed_api_keys", count=3000, owners=5, seed=2, stdout=None)
-    connection.close()
-    client = Client()
-    client.force_login(admin)
-    with CaptureQueriesContext(connection) as queries:
-        page = client.get("/api-keys/", {"status": "expiring"})
-    assert page.status_code == 200
-    shown = page.content.count(b'class="row-select"')
+    content, (ids, rows) = list_page(admin, {"status": "expiring"})  # the page's ids, then only their rows
+    shown = content.count(b'class="row-select"')
     assert shown > 0
-    keys = [q["sql"] for q in queries if q["sql"].startswith('SELECT "apikeys_apikey"."id"')]
-    ids, rows = keys  # the page's ids, then only their rows (with their owners)
     assert "COVERING INDEX apikey_expiring" in plan(ids), plan(ids)
     assert rows.startswith('SELECT "apikeys_apikey"."id" AS "id"') and "apikeys_user" in rows
     asked = rows[rows.index(" IN (") + 5 : rows.rindex(")")].split(", ")
