@@ -34,3 +34,9 @@ def test_the_code_map_names_only_modules_that_exist():
 
 def test_the_code_map_names_each_module_once():
     assert [name for name, times in mapped_modules().items() if times > 1] == []
+
+
+def test_no_module_is_over_400_lines():
+    """A module that grows past this holds more than one thing (migrations aside: Django writes them)."""
+    long = {name: lines for name in tree_modules() if (lines := len((ROOT / name).read_text().splitlines())) > 400}
+    assert long == {}

@@ -1,11 +1,11 @@
-"""Users hold roles; a role is a named Elasticsearch role descriptor; API keys belong to users."""
+"""API keys, which belong to users, and what is kept of their use: counts per hour and day, and each owner's
+number of keys."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
@@ -15,18 +15,7 @@ from apikeys.domain import durations
 from apikeys.domain.durations import epoch_millis
 from apikeys.domain.key_rules import ExpirationPassed, KeyStatus
 from apikeys.domain.privileges import RoleSet, in_answer_order, key_role_sets
-
-NATIVE_REALM = "default_native"
-SERVICE_ACCOUNT_REALM = "_service_account"
-
-
-def realm_type(realm: str) -> str:
-    """A realm's type, as Elasticsearch says it: every realm but these two is an identity provider's
-    (`APIKEYS_OIDC_REALM`)."""
-    return {NATIVE_REALM: "native", SERVICE_ACCOUNT_REALM: SERVICE_ACCOUNT_REALM}.get(realm, "oidc")
-
-
-SERVICE_ACCOUNT_USERNAME = "elastic/console"
+from apikeys.models.identities import NATIVE_REALM, User, realm_type
 
 
 def is_managed(metadata: dict | None) -> bool:
@@ -37,60 +26,6 @@ def is_managed(metadata: dict | None) -> bool:
 
 # Managed keys in the query DSL (the indexed `managed` column answers it: see `ApiKey.save`).
 MANAGED_CLAUSE: dict[str, Any] = {"term": {"metadata.managed": True}}
-
-
-class Role(models.Model):
-    name = models.CharField(max_length=507, unique=True)
-    descriptor = models.JSONField(default=dict, help_text="A normalized Elasticsearch role descriptor.")
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class RealmUserManager(UserManager):
-    def get_by_natural_key(self, username: str) -> User:
-        """Passwords (Django's sign-in, `createsuperuser`) are the native realm's alone."""
-        return self.get(username=username, external_realm="")
-
-
-class User(AbstractUser):
-    """A username within a realm, as Elasticsearch has it: the provider's `alice` is not the native `alice`."""
-
-    username = models.CharField(
-        max_length=150,
-        validators=[AbstractUser.username_validator],
-        help_text="Unique within its realm. Letters, digits and @/./+/-/_ only.",
-    )
-    # The realm of a user signed in through an identity provider; empty for native users and service accounts.
-    external_realm = models.CharField(max_length=64, blank=True, default="")
-    full_name = models.CharField(max_length=255, blank=True, default="")
-    metadata = models.JSONField(default=dict, blank=True)
-    # Names, as Elasticsearch keeps them: a role that does not exist (yet) grants nothing until it is created.
-    role_names = models.JSONField(default=list, blank=True, help_text="The names of the user's roles.")
-    is_service_account = models.BooleanField(default=False)
-
-    objects = RealmUserManager()
-
-    class Meta(AbstractUser.Meta):
-        constraints = [models.UniqueConstraint(fields=["username", "external_realm"], name="user_username_realm")]
-
-    @property
-    def realm(self) -> str:
-        if self.external_realm:
-            return self.external_realm
-        return SERVICE_ACCOUNT_REALM if self.is_service_account else NATIVE_REALM
-
-    @property
-    def realm_type(self) -> str:
-        return realm_type(self.realm)
-
-    @property
-    def audit_name(self) -> str:
-        """How the audit log names this user: the username, and the realm when it is an identity provider's."""
-        return f"{self.username} ({self.external_realm})" if self.external_realm else self.username
 
 
 class ApiKeyQuerySet(models.QuerySet):
@@ -293,140 +228,3 @@ class OwnerKeyCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}: {self.keys}"
-
-
-class ApplicationPrivilege(models.Model):
-    """A named privilege of an application (`myapp` `read` = actions `data:read/*`): what the `applications`
-    entries of role descriptors grant, by name."""
-
-    application = models.CharField(max_length=255)
-    name = models.CharField(max_length=255)
-    actions = models.JSONField(default=list)
-    metadata = models.JSONField(default=dict)
-
-    class Meta:
-        ordering = ["application", "name"]
-        constraints = [models.UniqueConstraint(fields=["application", "name"], name="app_privilege_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.application}:{self.name}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"application": self.application, "name": self.name, "actions": self.actions, "metadata": self.metadata}
-
-
-class Token(models.Model):
-    """An OAuth2 access token and its refresh token, kept only as hashes (the tokens are 256 random bits)."""
-
-    access_hash = models.CharField(max_length=64, unique=True)
-    refresh_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
-    # Who asked for it: only the same client may refresh it, as in Elasticsearch.
-    client = models.CharField(max_length=150, blank=True, default="")
-    grant_type = models.CharField(max_length=32)
-    created = models.DateTimeField(default=timezone.now)
-    expires = models.DateTimeField()
-    refresh_expires = models.DateTimeField(null=True, blank=True)
-    refreshed = models.BooleanField(default=False, help_text="Its refresh token has been used (once only).")
-    invalidated = models.BooleanField(default=False)
-
-    class Meta:
-        indexes = [models.Index(fields=["expires"], name="token_expires")]
-
-    def __str__(self) -> str:
-        return f"token of {self.user_id} until {self.expires:%Y-%m-%d %H:%M:%S}"
-
-
-class AuditEvent(models.Model):
-    """Who did what to which key or account, from where and when. Never holds a secret."""
-
-    class Action(models.TextChoices):
-        CREATE = "create", "Created API key"
-        GRANT = "grant", "Granted API key"
-        UPDATE = "update", "Updated API key"
-        ROLL = "roll", "Rolled API key"
-        CLONE = "clone", "Cloned API key"
-        INVALIDATE = "invalidate", "Invalidated API key"
-        LEAK = "leak", "Reported leaked API key"
-        PURGE = "purge", "Purged API keys"
-        ROLE_CHANGE = "role_change", "Changed role"
-        ROLE_DELETE = "role_delete", "Deleted role"
-        ROLE_MAPPING_CHANGE = "role_mapping_change", "Changed role mapping"
-        ROLE_MAPPING_DELETE = "role_mapping_delete", "Deleted role mapping"
-        SIGN_IN = "sign_in", "Signed in"
-        USER_CHANGE = "user_change", "Changed user"
-        USER_DELETE = "user_delete", "Deleted user"
-        PRIVILEGE_CHANGE = "privilege_change", "Changed application privilege"
-        PRIVILEGE_DELETE = "privilege_delete", "Deleted application privilege"
-        TOKEN_CREATE = "token_create", "Created token"
-        TOKEN_REFRESH = "token_refresh", "Refreshed token"
-        TOKEN_INVALIDATE = "token_invalidate", "Invalidated tokens"
-        AUTH_FAILURE = "auth_failure", "Authentication failed"
-        SIGN_IN_FAILURE = "sign_in_failure", "Sign-in failed"
-
-    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
-    action = models.CharField(max_length=32, choices=Action.choices)
-    actor = models.CharField(max_length=150, blank=True, default="", help_text="Username, or empty when unknown.")
-    key_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    target = models.CharField(max_length=512, blank=True, default="", help_text="Key name, role or user.")
-    client_address = models.GenericIPAddressField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    # How many times it happened: failed authentications are counted into one event per client and window.
-    count = models.PositiveIntegerField(default=1, db_default=1)
-
-    class Meta:
-        ordering = ["-timestamp", "-id"]
-        indexes = [models.Index(fields=["action", "timestamp"], name="audit_action")]
-
-    def __str__(self) -> str:
-        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action} {self.actor} {self.key_id or self.target}"
-
-
-class RoleMapping(models.Model):
-    """Which roles the users of a realm hold, by rules on what the realm says of them (Elasticsearch's role
-    mappings): stored as validated (`domain.role_mappings.validate_mapping`)."""
-
-    name = models.CharField(max_length=507, unique=True)
-    enabled = models.BooleanField(default=True)
-    roles = models.JSONField(default=list, blank=True)
-    role_templates = models.JSONField(default=list, blank=True)
-    rules = models.JSONField(default=dict)
-    metadata = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def as_stored(self) -> dict[str, Any]:
-        return {
-            "enabled": self.enabled,
-            "roles": self.roles,
-            "role_templates": self.role_templates,
-            "rules": self.rules,
-            "metadata": self.metadata,
-        }
-
-
-class AuditOutbox(models.Model):
-    """An audit event waiting to be sent to the webhook (`APIKEYS_AUDIT_WEBHOOK_URL`): written in the transaction
-    that writes the event, deleted once the receiver has taken it. Events leave in the order of their ids."""
-
-    event = models.OneToOneField(AuditEvent, on_delete=models.CASCADE, primary_key=True, related_name="+")
-
-    def __str__(self) -> str:
-        return f"audit event {self.event_id} waiting"
-
-
-class Heartbeat(models.Model):
-    """When a job that runs outside requests last finished well (`purge`): what the metrics report, whichever
-    process ran it (a cron job's `manage.py`, a worker)."""
-
-    PURGE = "purge"  # the retention purge (`services.purge_api_keys`)
-
-    name = models.CharField(max_length=64, primary_key=True)
-    at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
