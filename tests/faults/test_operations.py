@@ -58,7 +58,9 @@ def test_metrics_of_every_worker_add_up_and_the_json_log_is_json_to_the_last_lin
     text = request(app.url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})[2]
     assert "process_resident_memory_bytes" in text and "python_gc_objects_collected_total" in text
     written_by = {int(path.stem.rsplit("_", 1)[1]) for path in folder.glob("counter_*.db")}
-    assert set(first_workers) <= written_by and len(written_by) >= 3
+    # Counted by a killed worker and by its replacements, added up: which of the two first workers took the first
+    # requests is the kernel's choice (one may have taken them all).
+    assert written_by & set(first_workers) and written_by - set(first_workers), (written_by, first_workers)
 
     app.stop()
     lines = Path(app.log).read_text().splitlines()
