@@ -225,6 +225,11 @@ def test_a_manager_without_manage_security_is_offered_no_delete_of_a_cross_clust
     expect(page.get_by_text("Showing 1–2 of 2 API keys")).to_be_visible()
     expect(page.get_by_role("checkbox", name="Select all matching (1)")).to_be_visible()  # what may go
     screenshot("list-manager-cross-cluster")
+    page.set_viewport_size({"width": 375, "height": 900})  # rows become cards: no empty "Actions" line on this one
+    expect(remote_row.locator("td.actions")).to_be_hidden()
+    expect(personal_row.locator("td.actions")).to_be_visible()
+    screenshot("list-manager-cross-cluster-375")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # A delete posted anyway (a stale page, a hand-made request) is refused with its reason, and nothing changes.
     token = json.loads(page.locator("body").get_attribute("hx-headers"))["X-CSRFToken"]
