@@ -257,3 +257,14 @@ def test_no_request_line_when_the_level_leaves_info_out(json_log):
     finally:
         logger.setLevel(logging.NOTSET)
     assert json_log() == []
+
+
+def test_a_broken_log_stream_never_fails_the_request_and_the_line_is_not_written_twice(json_log, monkeypatch):
+    (handler,) = [handler for handler in logging.getLogger().handlers if isinstance(handler.formatter, JsonFormatter)]
+    reported = []
+    monkeypatch.setattr(handler, "handleError", reported.append)
+    monkeypatch.setattr(handler.stream, "write", lambda text: (_ for _ in ()).throw(OSError("disk full")))
+    with alone():
+        RequestLines(logging.getLogger("apikeys.request")).write({"request_id": "r4"})
+    (record,) = reported
+    assert record.getMessage() == "request" and getattr(record, FIELDS) == {"request_id": "r4"}

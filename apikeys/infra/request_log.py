@@ -126,9 +126,12 @@ class RequestLines:
                 with handler.lock:
                     handler.stream.write(line + handler.terminator)
                     handler.flush()
-                return
-            except (OSError, ValueError):  # a closed or broken stream: `logging` reports it its own way
-                pass
+            except Exception:  # as `StreamHandler.emit` does: the request goes on, `logging` reports the failure
+                record = self.logger.makeRecord(
+                    self.logger.name, logging.INFO, __file__, 0, MESSAGE, None, None, extra={FIELDS: fields}
+                )
+                handler.handleError(record)
+            return
         self.logger.info(MESSAGE, extra={FIELDS: fields})
 
     def sole_handler(self) -> logging.StreamHandler | None:
