@@ -15,6 +15,8 @@ class ApikeysConfig(AppConfig):
 
         from apikeys.infra import deferred, outages, planner, triggers
 
+        import_what_the_checks_import()
+
         signals.request_started.connect(deferred.request_started, dispatch_uid="apikeys-deferred-start")
         signals.request_finished.connect(deferred.request_finished, dispatch_uid="apikeys-deferred-finish")
         signals.request_started.connect(outages.drop_hung_up_connections, dispatch_uid="apikeys-hung-up")
@@ -27,6 +29,24 @@ class ApikeysConfig(AppConfig):
             # What no JSON line shows, not worked out for each record (the logging HOWTO's "Optimization").
             logging._srcfile = None
             logging.logThreads = logging.logMultiprocessing = False
+
+
+def import_what_the_checks_import() -> None:
+    """Imports, in the thread that sets Django up, what the system checks import: our checks need the services,
+    Django's check of template tag names imports every tag library, and the admin's checks every middleware.
+    `runserver` (`make run`) runs the checks in one thread while its reloader imports the URLconf, and with it the
+    same modules, in another: two threads importing them at once can each end up with the other's half-made module
+    ("cannot import name ... from partially initialized module"), and the server never started. Left to the
+    checks: the URLconf alone, which one thread imports while the other waits for it, holding nothing."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    for module in ("apikeys.services", "apikeys.templatetags.console"):
+        import_module(module)
+    for middleware in [*settings.MIDDLEWARE, *settings.CONSOLE_MIDDLEWARE]:
+        import_string(middleware)
 
 
 def lifetime_policy_check(app_configs, **kwargs) -> list:
