@@ -29,6 +29,10 @@ OWN_KEYS_ROLE = {"cluster": ["manage_own_api_key"], "indices": [{"names": ["book
 @pytest.fixture(autouse=True)
 def _fast_and_clean(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Usage counts are written when a test flushes them (`usage.flush()`), never because the interval came due
+    # after some response mid-test: a live server's thread could then take the counts a test is about to flush.
+    # A test of the interval sets its own.
+    settings.APIKEYS_USAGE_FLUSH_SECONDS = 3600
     cache.clear()
     usage._pending.clear()
     yield

@@ -16,15 +16,15 @@ def add_user(client, username: str):
 
 
 @pytest.fixture
-def admin_client_(client, admin):
+def signed_in_admin(client, admin):
     client.force_login(admin)
     return client
 
 
-def test_the_admin_adds_a_native_user_whose_name_a_provider_user_has(admin_client_):
+def test_the_admin_adds_a_native_user_whose_name_a_provider_user_has(signed_in_admin):
     User.objects.create_user("alice", external_realm="oidc1")
 
-    answer = add_user(admin_client_, "alice")
+    answer = add_user(signed_in_admin, "alice")
 
     assert answer.status_code == 302, answer.content.decode()[:2000]
     assert set(User.objects.filter(username="alice").values_list("external_realm", flat=True)) == {"", "oidc1"}
@@ -32,8 +32,8 @@ def test_the_admin_adds_a_native_user_whose_name_a_provider_user_has(admin_clien
 
 
 @pytest.mark.parametrize("taken", ["bob", "BOB"])
-def test_the_admin_refuses_a_name_a_native_user_has_whatever_its_case(admin_client_, bob, taken):
-    answer = add_user(admin_client_, taken)
+def test_the_admin_refuses_a_name_a_native_user_has_whatever_its_case(signed_in_admin, bob, taken):
+    answer = add_user(signed_in_admin, taken)
 
     assert answer.status_code == 200
     assert "A user with that username already exists." in answer.content.decode()

@@ -55,8 +55,7 @@ def test_the_format_endpoint_refuses_anonymous_callers_and_other_methods(api, al
     assert api("POST", FORMAT, basic(alice)).status_code == 405
 
 
-def test_a_one_character_change_is_refused_without_a_query_or_a_cache_read(api, alice, cache_calls, settings):
-    settings.APIKEYS_USAGE_FLUSH_SECONDS = 3600  # no flush of usage counts after the response: not this request's
+def test_a_one_character_change_is_refused_without_a_query_or_a_cache_read(api, alice, cache_calls):
     created = new_key(alice)
     changed = one_character_changed(created.encoded)
     cache_calls.clear()
@@ -76,8 +75,7 @@ def test_a_failed_checksum_is_counted_as_malformed_in_the_keys_usage(api, alice)
     assert answer["total"]["refused"] == {"malformed": 1}
 
 
-def test_malformed_counts_of_ids_no_key_has_are_not_written(api, alice, settings):
-    settings.APIKEYS_USAGE_FLUSH_SECONDS = 3600  # held until flushed here, not after the response
+def test_malformed_counts_of_ids_no_key_has_are_not_written(api, alice):
     made_up = keys.encode(keys.generate_id(), keys.generate_secret()[:-1] + "0")
     api("GET", AUTHENTICATE, apikey_header(made_up))
     assert usage.flush() == 1

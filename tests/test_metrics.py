@@ -307,8 +307,7 @@ def test_a_scrape_meeting_the_database_away_answers_without_the_estate(alice, mo
     assert value(during, "apikeys_keys") == 0 and value(during, "apikeys_cache_available") == 1
 
 
-def test_usage_counts_waiting_to_be_written_are_the_flush_backlog(api, alice, settings):
-    settings.APIKEYS_USAGE_FLUSH_SECONDS = 3600
+def test_usage_counts_waiting_to_be_written_are_the_flush_backlog(api, alice):
     key = new_key(alice)
     usage.flush()
     before = scrape()
