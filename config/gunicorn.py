@@ -14,6 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from gunicorn import glogging
+
 from config import env, logs
 
 _given_folder = env.string("PROMETHEUS_MULTIPROC_DIR")
@@ -28,15 +30,23 @@ env.export("PROMETHEUS_MULTIPROC_DIR", metrics_folder)
 # started in each worker (`post_worker_init`), and database and Redis connections are opened on first use.
 preload_app = True
 
+
+class JsonLines(glogging.Logger):
+    """gunicorn's own lines as JSON: its handlers as it sets them up, each with our JSON formatter. Not gunicorn's
+    `logconfig_dict`, which turns its access log on whatever `accesslog` says (an access line per request, on top
+    of ours) and lets its loggers propagate to a root handler, so that each of its lines was written twice."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        formatter = logs.json_formatter()
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(formatter)
+
+
 if logs.log_format() == "json":
     accesslog = None
-    logconfig_dict = {
-        "formatters": {"json": logs.JSON_FORMATTER},
-        "handlers": {
-            name: {"class": "logging.StreamHandler", "formatter": "json", "stream": f"ext://sys.{stream}"}
-            for name, stream in (("console", "stdout"), ("error_console", "stderr"))
-        },
-    }
+    logger_class = JsonLines
 else:
     accesslog = "-"
 

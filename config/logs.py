@@ -45,5 +45,10 @@ JSON_FORMATTER = {
 }
 
 
+def json_formatter() -> JsonFormatter:
+    """The formatter `JSON_FORMATTER` describes, made here (gunicorn's own handlers take an instance)."""
+    return JsonFormatter(**{name: value for name, value in JSON_FORMATTER.items() if name != "()"})
+
+
 def log_format() -> str:
     return env.choice("LOG_FORMAT", LOG_FORMATS, "text")

@@ -16,7 +16,7 @@ from django.test import Client
 from pythonjsonlogger.orjson import OrjsonFormatter as LibraryJsonFormatter
 
 from apikeys.infra.request_log import RequestLines
-from config.logs import FIELDS, JSON_FORMATTER, JsonFormatter
+from config.logs import FIELDS, JSON_FORMATTER, JsonFormatter, json_formatter
 from tests.conftest import PASSWORD, apikey_header, basic, new_key
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -178,8 +178,7 @@ def test_the_default_text_log_writes_no_line_per_request(client, db, caplog, set
 
 
 def test_the_request_lines_shortcut_writes_what_python_json_logger_writes():
-    kwargs = {name: value for name, value in JSON_FORMATTER.items() if name != "()"}
-    formatter = JsonFormatter(**kwargs)
+    formatter = json_formatter()
     fields = {"request_id": "r", "method": "GET", "status": 200, "duration_ms": 1.5, "key_id": "", "client": None}
     fast, plain = (logging.LogRecord("apikeys.request", logging.INFO, __file__, 1, "request", None, None) for _ in "ab")
     plain.created = fast.created

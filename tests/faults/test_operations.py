@@ -65,10 +65,13 @@ def test_metrics_of_every_worker_add_up_and_the_json_log_is_json_to_the_last_lin
     app.stop()
     lines = Path(app.log).read_text().splitlines()
     records = [json.loads(line) for line in lines]  # every line, gunicorn's own included
-    assert any("Booting worker" in record["message"] for record in records)
+    boots = [record["message"] for record in records if "Booting worker" in record["message"]]
+    assert len(boots) == len(set(boots)) >= 4, boots  # the two first workers and their replacements, each once
     requests = [record for record in records if record["logger"] == "apikeys.request"]
     assert len(requests) >= 1 + 17 + 4
     assert all(len(record["request_id"]) == 32 for record in requests)
+    assert len({record["request_id"] for record in requests}) == len(requests)  # one line per request
+    assert [record for record in records if record["logger"] == "gunicorn.access"] == []  # ours says more
     assert key["encoded"] not in "\n".join(lines) and key["api_key"] not in "\n".join(lines)
     figures.update(requests=17, workers_counted=len(written_by), log_lines=len(lines), lines_not_json=0)
 
