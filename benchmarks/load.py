@@ -151,13 +151,14 @@ class Server:
 
 @contextmanager
 def production_server(
-    app: str, workers: int, port: int, log_path: Path, settings_module: str = "config.settings"
+    app: str, workers: int, port: int, log_path: Path, settings_module: str = "config.settings", **environment: str
 ) -> Iterator[Server]:
     """The production server (`config/serve.py`, as `make serve` runs it) on a loopback port; stopped (this
     process only) on the way out, gracefully (SIGTERM: the workers finish their requests and exit normally,
-    `atexit` handlers included), killed only if it has not exited 30 s later (gunicorn's own graceful timeout)."""
+    `atexit` handlers included), killed only if it has not exited 30 s later (gunicorn's own graceful timeout).
+    `environment`: variables set for the server beside this process's own."""
     running = Server(port)
-    server_env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module}
+    server_env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, **environment}
     with open(log_path, "wb") as log:
         words = serve.command(app, workers, f"{HOST}:{port}")
         server = subprocess.Popen(words, cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT)

@@ -71,8 +71,10 @@ def cpu_model() -> str:
         return platform.processor() or "unknown"
 
 
-def describe_machine(postgres: PostgresBackend | None, redis: str | None) -> None:
+def describe_machine(postgres: PostgresBackend | None, redis: str | None, postgres_asked: bool) -> None:
     heading("Machine")
+    missing_postgres = "not answering: skipped" if postgres_asked else "not asked (--backends)"
+    missing_redis = "not answering: PostgreSQL pass uses local memory" if postgres else "no PostgreSQL pass"
     rows = [
         ["CPU", f"{os.cpu_count()} × {cpu_model()} (nproc {len(os.sched_getaffinity(0))})"],
         ["memory", memory()],
@@ -80,8 +82,8 @@ def describe_machine(postgres: PostgresBackend | None, redis: str | None) -> Non
         ["OS", platform.platform()],
         ["Python", platform.python_version()],
         ["SQLite", SqliteBackend.version()],
-        ["PostgreSQL", postgres.version() if postgres else "not answering: skipped"],
-        ["Redis", redis_version(redis) if redis else "not answering: PostgreSQL pass uses local memory"],
+        ["PostgreSQL", postgres.version() if postgres else missing_postgres],
+        ["Redis", redis_version(redis) if redis else missing_redis],
         ["Django", version("Django")],
         ["gunicorn", version("gunicorn")],
         ["djangorestframework", version("djangorestframework")],
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     postgres = PostgresBackend.reachable(postgres_url()) if "postgres" in args.backends else None
     redis = redis_url() if postgres else None
     print(f"## `make bench`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    describe_machine(postgres, redis)
+    describe_machine(postgres, redis, "postgres" in args.backends)
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         results = Path(scratch) / "results.jsonl"
