@@ -1,0 +1,64 @@
+"""A gunicorn worker starts warm: `config.wsgi`, which gunicorn imports once in its arbiter before forking every
+worker (`preload_app`), imports what a first request would (the URLconf, every view and the clients they use).
+Before, each worker, started or replaced after its `--max-requests`, imported about 400 modules while answering
+its first request: a third of a second on PostgreSQL, which the requests queued behind it waited for (figure 7's
+valid key, p99 above 300 ms). Held here without timing: a process that has imported `config.wsgi` answers the
+JSON API's requests, a key created, verified and refused, without importing a module."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from tests.faults.conftest import basic
+from tests.faults.servers import PYTHON, ROOT, app_env
+
+FIRST_REQUESTS = """
+import base64, io, json, sys
+from config.wsgi import application
+
+def call(method, path, authorization, body=b""):
+    environ = {
+        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+    }
+    if authorization:
+        environ["HTTP_AUTHORIZATION"] = authorization
+    status = []
+    result = application(environ, lambda line, headers, exc_info=None: status.append(line))
+    try:
+        content = b"".join(result)
+    finally:
+        result.close()  # request_finished, as a server sends it
+    return int(status[0].split()[0]), content
+
+before = set(sys.modules)
+answers = []
+status, content = call("POST", "/_security/api_key", sys.argv[1], b'{"name": "first"}')
+answers.append(status)
+encoded = json.loads(content)["encoded"]
+answers.append(call("GET", "/_security/_authenticate", "ApiKey " + encoded)[0])
+wrong = base64.b64encode(json.loads(content)["id"].encode() + b":not-the-secret").decode()
+answers.append(call("GET", "/_security/_authenticate", "ApiKey " + wrong)[0])
+answers.append(call("GET", "/_security/_authenticate", "")[0])
+print(json.dumps({"answers": answers, "imported": sorted(set(sys.modules) - before)}))
+"""
+
+
+def test_a_process_that_imported_the_wsgi_app_answers_the_apis_first_requests_without_importing(sqlite_url):
+    done = subprocess.run(
+        [PYTHON, "-c", FIRST_REQUESTS, basic("alice")],
+        cwd=ROOT,
+        env=app_env(sqlite_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout.splitlines()[-1])
+    assert said["answers"] == [200, 200, 401, 401]
+    # Python's own codecs load on first use wherever they are needed; anything else would be imported by each worker.
+    assert [name for name in said["imported"] if not name.startswith("encodings.")] == []
