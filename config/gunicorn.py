@@ -30,6 +30,11 @@ env.export("PROMETHEUS_MULTIPROC_DIR", metrics_folder)
 # started in each worker (`post_worker_init`), and database and Redis connections are opened on first use.
 preload_app = True
 
+# gunicorn's control socket (`gunicornc`, since gunicorn 25) is off: its default is one path per user
+# (`~/.gunicorn/gunicorn.ctl`), which a second server on the machine takes over and removes when it exits, and the
+# arbiter stops and restarts its thread around every fork of a worker. Signals (HUP, TERM, TTIN, TTOU) still work.
+control_socket_disable = True
+
 
 class JsonLines(glogging.Logger):
     """gunicorn's own lines as JSON: its handlers as it sets them up, each with our JSON formatter. Not gunicorn's

@@ -72,6 +72,7 @@ def test_metrics_of_every_worker_add_up_and_the_json_log_is_json_to_the_last_lin
     assert all(len(record["request_id"]) == 32 for record in requests)
     assert len({record["request_id"] for record in requests}) == len(requests)  # one line per request
     assert [record for record in records if record["logger"] == "gunicorn.access"] == []  # ours says more
+    assert not any("Control socket" in record["message"] for record in records)  # off: one path per user
     assert key["encoded"] not in "\n".join(lines) and key["api_key"] not in "\n".join(lines)
     figures.update(requests=17, workers_counted=len(written_by), log_lines=len(lines), lines_not_json=0)
 
