@@ -67,7 +67,10 @@ def pre_fork(server, worker) -> None:
     """What the arbiter imported (the app, `preload_app`) lives as long as the workers: frozen out of the garbage
     collector before each fork (Python's `gc.freeze` advice), so that a worker's collections never walk it, nor
     copy its pages by touching it, and a worker's exit does not spend a fifth of a second tearing it down while its
-    replacement waits (`--max-requests`: the arbiter forks the replacement once the old worker is gone)."""
+    replacement waits (`--max-requests`: the arbiter forks the replacement once the old worker is gone). Collected
+    first, so that no garbage is frozen for good: a full collection before the first fork, then only what the
+    arbiter made since."""
+    gc.collect()
     gc.freeze()
 
 
