@@ -18,36 +18,20 @@ from tests.faults.conftest import basic
 from tests.faults.servers import PYTHON, ROOT, app_env
 
 FIRST_REQUESTS = """
-import base64, io, json, sys
+import base64, json, sys
+from benchmarks.measure import WsgiCaller  # a WSGI call as a server makes it, request_finished included
 from config.wsgi import application
 
-def call(method, path, authorization, body=b""):
-    environ = {
-        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
-        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
-    }
-    if authorization:
-        environ["HTTP_AUTHORIZATION"] = authorization
-    status = []
-    result = application(environ, lambda line, headers, exc_info=None: status.append(line))
-    try:
-        content = b"".join(result)
-    finally:
-        result.close()  # request_finished, as a server sends it
-    return int(status[0].split()[0]), content
-
+call = WsgiCaller(application)
 before = set(sys.modules)
 answers = []
-status, content = call("POST", "/_security/api_key", sys.argv[1], b'{"name": "first"}')
+status, content = call("POST", "/_security/api_key", {"Authorization": sys.argv[1]}, b'{"name": "first"}')
 answers.append(status)
 encoded = json.loads(content)["encoded"]
-answers.append(call("GET", "/_security/_authenticate", "ApiKey " + encoded)[0])
+answers.append(call("GET", "/_security/_authenticate", {"Authorization": "ApiKey " + encoded})[0])
 wrong = base64.b64encode(json.loads(content)["id"].encode() + b":not-the-secret").decode()
-answers.append(call("GET", "/_security/_authenticate", "ApiKey " + wrong)[0])
-answers.append(call("GET", "/_security/_authenticate", "")[0])
+answers.append(call("GET", "/_security/_authenticate", {"Authorization": "ApiKey " + wrong})[0])
+answers.append(call("GET", "/_security/_authenticate")[0])
 print(json.dumps({"answers": answers, "imported": sorted(set(sys.modules) - before)}))
 """
 
